@@ -52,7 +52,7 @@ class MicroTurn:
     audio: np.ndarray  # (CHUNK_SAMPLES,) int16 mono 16 kHz
     frames: tuple[np.ndarray, ...] = ()  # each (H, W, 3) uint8 RGB, 0..n per chunk
     text: tuple[TextEvent, ...] = ()  # text that arrived during this chunk
-    wall: float = math.nan  # capture wall-clock (time.time()) of the chunk, for latency
+    wall: float = math.nan  # wall-clock (time.time()) when the chunk's last sample was captured
     flags: frozenset[str] = field(default_factory=frozenset)
     model_speaking: bool = False  # the model's own voice is audible during this chunk
 

@@ -1,0 +1,224 @@
+"""The `nbduplex` command line: run, demo, policies, train, eval.
+
+A stable contract for scripts: bad arguments or unreadable inputs print one `nbduplex: error:`
+line and exit with status 2; nothing prints a traceback unless `NBDUPLEX_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from nbduplex.policy import PolicyError
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage is in --help)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="nbduplex",
+        description="Full-duplex interaction models: run policies on audio/video/text, 200 ms "
+        "micro-turn by micro-turn, and record what they did.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a policy over an audio (and video/text) input")
+    run.add_argument("--audio", help="input audio file (wav/flac/ogg, any rate or channels)")
+    run.add_argument("--video", help="input video file (y4m, mp4, webm, ...)")
+    run.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="SECONDS:TEXT",
+        help="typed user text arriving at SECONDS (repeatable)",
+    )
+    run.add_argument("--policy", default="openai-server-vad", help="model, a preset, module:attr")
+    run.add_argument("--out", required=True, help="output directory")
+    run.add_argument("--realtime", action="store_true", help="pace the input at wall-clock speed")
+    run.add_argument("--voice", default="en-us", help="the model's espeak-ng voice")
+
+    demo = sub.add_parser("demo", help="a synthetic conversation through a policy, with metrics")
+    demo.add_argument("--policy", default="openai-server-vad")
+    demo.add_argument("--kind", default="turn_taking", help="scenario kind (see --list-kinds)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="nbduplex-demo", help="output directory")
+    demo.add_argument("--list-kinds", action="store_true", help="list scenario kinds and exit")
+
+    sub.add_parser("policies", help="list the built-in policy names")
+
+    train = sub.add_parser("train", help="train the interaction model (see MODEL_CARD.md)")
+    train.add_argument("args", nargs=argparse.REMAINDER, help="options for the trainer")
+    ev = sub.add_parser("eval", help="evaluate policies on held-out scenarios")
+    ev.add_argument("args", nargs=argparse.REMAINDER, help="options for the evaluator")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `nbduplex` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (CliError, PolicyError, FileNotFoundError, ValueError, OSError) as e:
+        if os.environ.get("NBDUPLEX_DEBUG"):
+            raise
+        print(f"nbduplex: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nbduplex: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI contract: one line, never a traceback
+        if os.environ.get("NBDUPLEX_DEBUG"):
+            raise
+        print(f"nbduplex: error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "demo":
+        return cmd_demo(args)
+    if args.command == "policies":
+        from nbduplex.policy import policy_names
+
+        print("\n".join(policy_names()))
+        return 0
+    if args.command == "train":
+        from nbduplex.model.train import train_main
+
+        return int(train_main(args.args) or 0)
+    if args.command == "eval":
+        from nbduplex.model.evaluate import eval_main
+
+        return int(eval_main(args.args) or 0)
+    raise CliError(f"unknown command {args.command!r}")
+
+
+def _make_speaker(voice: str):
+    from nbduplex.speaker import Speaker, SpeakerConfig
+
+    return Speaker(SpeakerConfig(voice=voice))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`nbduplex run`: writes OUT/events.jsonl, OUT/output.wav and the trace in OUT/trace/."""
+    from nbduplex.session import Session
+    from nbduplex.sources import MediaSource, SourceError, parse_text_arg
+    from nbduplex.trace import Trace
+
+    if not args.audio and not args.video:
+        raise CliError("give --audio and/or --video")
+    for path in (args.audio, args.video):
+        if path and not Path(path).is_file():
+            raise CliError(f"no such file: {path}")
+    texts = [parse_text_arg(s) for s in args.text]
+    policy = _resolve(args.policy)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        source = MediaSource(audio=args.audio, video=args.video, text=texts)
+    except SourceError as e:
+        raise CliError(str(e)) from e
+    trace = Trace(
+        out / "trace",
+        meta={"policy": args.policy, "audio": args.audio, "video": args.video, "text": args.text},
+    )
+    session = Session(
+        source, policy, trace=trace, speaker=_make_speaker(args.voice), realtime=args.realtime
+    )
+    try:
+        session.run()
+    except SourceError as e:
+        raise CliError(str(e)) from e
+    trace.write_events_jsonl(out / "events.jsonl")
+    trace.write_output_wav(out / "output.wav")
+    counts: dict[str, int] = {}
+    for row in trace.rows:
+        counts[row["action"]] = counts.get(row["action"], 0) + 1
+    print(
+        f"{len(trace.rows)} micro-turns ({len(trace.rows) * 0.2:.1f} s) with {args.policy}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
+    print(f"wrote {out / 'events.jsonl'}, {out / 'output.wav'}, {out / 'trace'}/")
+    return 0
+
+
+def _resolve(name: str):
+    from nbduplex.policy import resolve_policy
+
+    return resolve_policy(name)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`nbduplex demo`: a synthetic conversation, its metrics and a timeline PNG."""
+    from nbduplex.metrics import evaluate
+    from nbduplex.plots import plot_timeline
+    from nbduplex.scenarios import SCENARIO_KINDS, generate_scenario
+    from nbduplex.session import Session
+    from nbduplex.trace import Trace
+
+    if args.list_kinds:
+        print("\n".join(sorted(SCENARIO_KINDS)))
+        return 0
+    if args.kind not in SCENARIO_KINDS:
+        raise CliError(f"unknown scenario kind {args.kind!r}; choose from {sorted(SCENARIO_KINDS)}")
+    policy = _resolve(args.policy)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scenario = generate_scenario(args.kind, seed=args.seed)
+    scenario.write(out / "input")
+    trace = Trace(
+        out / "trace", meta={"policy": args.policy, "scenario": args.kind, "seed": args.seed}
+    )
+    Session(scenario.source(), policy, trace=trace).run()
+    trace.write_events_jsonl(out / "events.jsonl")
+    trace.write_output_wav(out / "output.wav")
+    labels = scenario.labels.to_dict() if hasattr(scenario.labels, "to_dict") else scenario.labels
+    metrics = evaluate(trace.rows, labels)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    fig = plot_timeline(trace, labels=labels)
+    fig.savefig(out / "timeline.png", dpi=110, bbox_inches="tight")
+    print(
+        f"scenario {args.kind!r} (seed {args.seed}), {len(trace.rows) * 0.2:.1f} s, "
+        f"policy {args.policy}"
+    )
+    for key, value in _flatten(metrics).items():
+        print(f"  {key:<40} {value}")
+    print(f"wrote {out}/timeline.png, events.jsonl, output.wav, metrics.json, trace/, input/")
+    return 0
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            flat.update(_flatten(v, key + "."))
+        elif isinstance(v, float):
+            flat[key] = f"{v:.3f}"
+        elif isinstance(v, list | tuple) and len(v) > 6:
+            flat[key] = f"[{len(v)} values]"
+        else:
+            flat[key] = str(v)
+    return flat
+
+
+if __name__ == "__main__":
+    sys.exit(main())
