@@ -23,3 +23,12 @@ __all__ = [
     "TextEvent",
     "resolve_policy",
 ]
+
+
+def __getattr__(name: str):
+    """`nbduplex.live` / `nbduplex.replay`, imported lazily (they need anywidget/ipywidgets)."""
+    if name in ("live", "replay"):
+        from nbduplex import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'nbduplex' has no attribute {name!r}")

@@ -112,7 +112,7 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
 
 def float_to_int16(samples: np.ndarray) -> np.ndarray:
     """float in [-1, 1] -> int16 with rounding and clipping."""
-    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def conform_audio(

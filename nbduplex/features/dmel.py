@@ -1,4 +1,4 @@
-"""dMel: log-mel spectrogram quantised to 16 levels (Apple, "dMel: Speech Tokenization made Simple").
+"""dMel: log-mel spectrogram quantised to 16 levels ("dMel: Speech Tokenization made Simple").
 
 Recipe (DESIGN.md): 16 kHz audio (int16 scaled by 1/32768, floats taken as they are), STFT with
 n_fft 1024 and an 800-sample periodic Hann window zero-padded in the centre of the FFT frame
@@ -91,12 +91,12 @@ def _mel_t(cfg: DMelConfig) -> np.ndarray:
 def _as_float_audio(audio: np.ndarray, ndim: tuple[int, ...] = (1,)) -> np.ndarray:
     """int16 or float audio -> float64 in full scale units, non-finite values replaced by 0."""
     a = np.asarray(audio)
-    if a.dtype == np.int16:
-        return a.astype(np.float64) / 32768.0
-    if a.dtype.kind != "f":
+    if a.dtype != np.int16 and a.dtype.kind != "f":
         raise TypeError(f"audio must be int16 or floating point, got dtype {a.dtype}")
     if a.ndim not in ndim:
         raise ValueError(f"audio must have {' or '.join(map(str, ndim))} dims, got {a.shape}")
+    if a.dtype == np.int16:
+        return a.astype(np.float64) / 32768.0
     return np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -114,6 +114,16 @@ def dmel_levels(codes: np.ndarray | torch.Tensor, config: DMelConfig = DEFAULT_C
     return (config.log_min + config.step * np.asarray(codes, dtype=np.float64)).astype(np.float32)
 
 
+def _log_mel_windows_numpy(windows: np.ndarray, cfg: DMelConfig) -> np.ndarray:
+    """Unwindowed 800-sample frames (R, win) float64 -> clipped log10 mel (R, M) float64."""
+    frames = np.zeros((windows.shape[0], cfg.n_fft))  # (R, n_fft): window centred, zeros around
+    frames[:, cfg.pad_left : cfg.pad_left + cfg.win_length] = windows
+    frames *= _window(cfg)
+    mag = np.abs(np.fft.rfft(frames, axis=-1))  # (R, F)
+    mel = mag @ _mel_t(cfg)  # (R, M)
+    return np.clip(np.log10(np.maximum(mel, 10.0**cfg.log_min)), cfg.log_min, cfg.log_max)
+
+
 def _log_mel_padded_numpy(padded: np.ndarray, cfg: DMelConfig) -> np.ndarray:
     """Clipped log10 mel of a signal that already carries its `history` samples in front.
 
@@ -123,12 +133,7 @@ def _log_mel_padded_numpy(padded: np.ndarray, cfg: DMelConfig) -> np.ndarray:
     if k <= 0:
         return np.zeros((0, cfg.n_mels))
     windows = np.lib.stride_tricks.sliding_window_view(padded, cfg.win_length)[:: cfg.hop][:k]
-    frames = np.zeros((k, cfg.n_fft))  # (T, n_fft)
-    frames[:, cfg.pad_left : cfg.pad_left + cfg.win_length] = windows
-    frames *= _window(cfg)
-    mag = np.abs(np.fft.rfft(frames, axis=-1))  # (T, F)
-    mel = mag @ _mel_t(cfg)  # (T, M)
-    return np.clip(np.log10(np.maximum(mel, 10.0**cfg.log_min)), cfg.log_min, cfg.log_max)
+    return _log_mel_windows_numpy(windows, cfg)  # (k, M)
 
 
 def dmel_log_mel_numpy(audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -144,16 +149,29 @@ def dmel_codes_numpy(audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG) -> 
 
 
 # --------------------------------------------------------------------------- torch fast path
+#
+# The fast path computes in float32 and then makes its codes exact: for every value it bounds
+# the float32 error and recomputes in float64 every frame with a value whose error interval
+# crosses a quantisation boundary (on the CPU with the numpy reference itself). The FFT
+# rounding error of one bin has an rms of about u * sqrt(log2 N) * ||x||_2 (u = 2^-24, errors
+# spread evenly over the bins); the bound is 8 u log2(N) ||x||_2, over 25 times that rms.
+# (The strict worst case, all the error in one bin, is sqrt(N) = 32 times larger still and
+# would send most frames of band-limited audio to the slow path.) The mel sum of positive
+# terms and the log add a small relative error (larger under TF32 matmuls on CUDA).
 
-_TORCH_CONSTS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+_U32 = 2.0**-24  # float32 unit roundoff
+_U_TF32 = 2.0**-11  # TF32 matmul on CUDA rounds inputs to a 10-bit mantissa
+_TORCH_CONSTS: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
 
 def _torch_consts(cfg: DMelConfig, device: torch.device, dtype: torch.dtype):
+    """(window (win,), mel_t (F, M), row sums of the filters (M,)) on device, cached."""
     key = (cfg, str(device), dtype)
     if key not in _TORCH_CONSTS:
         win = torch.from_numpy(_window(cfg)[cfg.pad_left : cfg.pad_left + cfg.win_length])
         mel_t = torch.from_numpy(_mel_t(cfg))
-        _TORCH_CONSTS[key] = (win.to(device, dtype), mel_t.to(device, dtype))
+        consts = (win, mel_t, mel_t.sum(0))
+        _TORCH_CONSTS[key] = tuple(c.to(device, dtype) for c in consts)
     return _TORCH_CONSTS[key]
 
 
@@ -172,26 +190,11 @@ def _as_tensor(audio, device, dtype: torch.dtype) -> torch.Tensor:
     return torch.nan_to_num(audio.to(device=device, dtype=dtype), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def dmel_log_mel_torch(
-    audio,
-    config: DMelConfig = DEFAULT_CONFIG,
-    *,
-    history=None,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float64,
-) -> torch.Tensor:
-    """Clipped log10 mel, batched: (B, n) or (n,) -> (B, n // hop, n_mels) or (n // hop, n_mels).
-
-    `history` (B, history) or (history,) replaces the zeros before the stream start (streaming).
-    Computes in float64 by default so that codes equal the numpy reference; float32 is faster
-    on a GPU but may move a value that sits on a quantisation boundary by one code.
-    """
-    cfg = config
-    device = torch.device(device) if device is not None else _default_device(audio)
+def _padded_torch(audio, cfg: DMelConfig, history, device, dtype):
+    """-> (signal with its history in front (B, history + k * hop), k, input was 1-D)."""
     x = _as_tensor(audio, device, dtype)
     squeeze = x.dim() == 1
-    if x.dim() == 1:
-        x = x[None]
+    x = x[None] if squeeze else x
     if x.dim() != 2:
         raise ValueError(f"audio must be (n,) or (B, n), got shape {tuple(x.shape)}")
     if history is None:
@@ -199,22 +202,45 @@ def dmel_log_mel_torch(
     else:
         pad = _as_tensor(history, device, dtype).reshape(-1, cfg.history).expand(x.shape[0], -1)
     k = x.shape[1] // cfg.hop
-    out = x.new_zeros(x.shape[0], k, cfg.n_mels)
-    if k > 0:
-        padded = torch.cat([pad, x[:, : k * cfg.hop]], dim=1)  # (B, history + k * hop)
-        win, mel_t = _torch_consts(cfg, device, dtype)
-        frames = padded.unfold(1, cfg.win_length, cfg.hop) * win  # (B, T, win)
-        frames = torch.nn.functional.pad(
-            frames, (cfg.pad_left, cfg.n_fft - cfg.win_length - cfg.pad_left)
-        )  # (B, T, n_fft)
-        mag = torch.fft.rfft(frames, dim=-1).abs()  # (B, T, F)
-        mel = mag @ mel_t  # (B, T, M)
-        out = torch.log10(mel.clamp_min(10.0**cfg.log_min)).clamp(cfg.log_min, cfg.log_max)
-    return out[0] if squeeze else out
+    return torch.cat([pad, x[:, : k * cfg.hop]], dim=1), k, squeeze
 
 
-def _default_device(audio) -> torch.device:
+def _mel_frames_torch(frames: torch.Tensor, cfg: DMelConfig):
+    """Unwindowed frames (..., win) -> (windowed frames, magnitude mel (..., M), clipped log10)."""
+    win, mel_t, _ = _torch_consts(cfg, frames.device, frames.dtype)
+    xw = frames * win  # (..., win)
+    # |rfft| does not depend on where the zero padding sits (a shift only changes the phase)
+    mag = torch.fft.rfft(xw, n=cfg.n_fft, dim=-1).abs()  # (..., F)
+    mel = mag @ mel_t  # (..., M)
+    return xw, mel, torch.log10(mel.clamp_min(10.0**cfg.log_min)).clamp(cfg.log_min, cfg.log_max)
+
+
+def _device_of(audio, device) -> torch.device:
+    if device is not None:
+        return torch.device(device)
     return audio.device if isinstance(audio, torch.Tensor) else torch.device("cpu")
+
+
+def dmel_log_mel_torch(
+    audio,
+    config: DMelConfig = DEFAULT_CONFIG,
+    *,
+    history=None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Clipped log10 mel, batched: (B, n) or (n,) -> (B, n // hop, M) or (n // hop, M).
+
+    `history` ((B, 600) or (600,)) replaces the zeros before the stream start.
+    """
+    device = _device_of(audio, device)
+    padded, k, squeeze = _padded_torch(audio, config, history, device, dtype)
+    if k == 0:  # shorter than one hop (an empty FFT batch fails in some backends)
+        out = padded.new_zeros(padded.shape[0], 0, config.n_mels)
+    else:
+        frames = padded.unfold(1, config.win_length, config.hop)  # (B, T, win) view
+        out = _mel_frames_torch(frames, config)[2]
+    return out[0] if squeeze else out
 
 
 def quantise_log_mel_torch(log_mel: torch.Tensor, config: DMelConfig = DEFAULT_CONFIG):
@@ -223,20 +249,54 @@ def quantise_log_mel_torch(log_mel: torch.Tensor, config: DMelConfig = DEFAULT_C
     return torch.round((x - config.log_min) / config.step).clamp(0, config.n_levels - 1).long()
 
 
+def _uncertain(xw: torch.Tensor, mel: torch.Tensor, cfg: DMelConfig) -> torch.Tensor:
+    """(B, T) bool: frames with a float32 value that might round to another code."""
+    _, _, row_sum = _torch_consts(cfg, mel.device, mel.dtype)
+    bin_err = 8.0 * _U32 * float(np.log2(cfg.n_fft))  # per bin, x ||xw||_2
+    bin_err = bin_err * xw.square().sum(-1, keepdim=True).sqrt()  # (B, T, 1)
+    tf32 = mel.is_cuda and torch.get_float32_matmul_precision() != "highest"
+    rel = 4.0 * _U_TF32 if tf32 else 256.0 * _U32  # mel sum + abs, relative
+    bound = row_sum * bin_err + rel * mel  # (B, T, M)
+    margin = 1e-5  # log10 units, for the float32 log itself
+    lo = quantise_log_mel_torch(torch.log10((mel - bound).clamp_min(1e-30)) - margin, cfg)
+    hi = quantise_log_mel_torch(torch.log10(mel + bound) + margin, cfg)
+    return (lo != hi).any(-1)
+
+
 def dmel_codes_torch(
     audio,
     config: DMelConfig = DEFAULT_CONFIG,
     *,
+    history=None,
     device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float64,
+    exact: bool = True,
 ) -> torch.Tensor:
-    """Fast dMel: (B, n) or (n,) int16/float tensor or array -> LongTensor (B, T, 80) or (T, 80).
+    """Fast dMel: (B, n) or (n,) int16/float tensor or array -> LongTensor (B, T, M) or (T, M).
 
-    Runs on the tensor's device (or `device`); T = n // hop. Codes equal `dmel_codes_numpy`.
+    Runs on the tensor's device (or `device`), T = n // hop. With `exact` (default) the codes
+    equal `dmel_codes_numpy`: float32 everywhere, float64 only for the frames near a
+    quantisation boundary; `exact=False` is pure float32 (a value on a boundary may move by one).
     """
-    return quantise_log_mel_torch(
-        dmel_log_mel_torch(audio, config, device=device, dtype=dtype), config
-    )
+    cfg = config
+    device = _device_of(audio, device)
+    padded, k, squeeze = _padded_torch(audio, cfg, history, device, torch.float32)
+    if k == 0:  # shorter than one hop (an empty FFT batch fails in some backends)
+        codes = torch.zeros(padded.shape[0], 0, cfg.n_mels, dtype=torch.long, device=device)
+        return codes[0] if squeeze else codes
+    frames = padded.unfold(1, cfg.win_length, cfg.hop)  # (B, T, win) view
+    xw, mel, log_mel = _mel_frames_torch(frames, cfg)
+    codes = quantise_log_mel_torch(log_mel, cfg)  # (B, T, M)
+    if exact:
+        redo = _uncertain(xw, mel, cfg).nonzero(as_tuple=True)  # ((R,), (R,))
+        if redo[0].numel():
+            padded64 = _padded_torch(audio, cfg, history, device, torch.float64)[0]
+            frames64 = padded64.unfold(1, cfg.win_length, cfg.hop)[redo]  # (R, win)
+            if frames64.device.type == "cpu":  # numpy float64 is faster than torch's here
+                fixed = quantise_log_mel(_log_mel_windows_numpy(frames64.numpy(), cfg), cfg)
+                codes[redo] = torch.from_numpy(fixed).long()
+            else:
+                codes[redo] = quantise_log_mel_torch(_mel_frames_torch(frames64, cfg)[2], cfg)
+    return codes[0] if squeeze else codes
 
 
 def dmel_codes(audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -253,6 +313,9 @@ def dmel_codes(audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG) -> np.nda
 
 class StreamingDMel:
     """Exact streaming dMel: push audio chunks, get the frames they complete.
+
+    Uses the numpy reference (thousands of micro-turns per second on one core; for batches of
+    whole signals use `dmel_codes_torch`).
 
     Keeps the last `history` (600) samples and any samples short of a whole hop, so that the
     concatenation of every `push` result equals `dmel_codes_numpy` of the whole stream, for any

@@ -29,34 +29,26 @@ TEXT_VOCAB = 256 + 1 + N_ROLES  # bytes, pad (256), role markers (257..260)
 TEXT_PAD = 256
 
 # Short things the model can say. Index 0 means "nothing". The word head picks one per
-# micro-turn (a classifier, not an autoregressive byte decoder: trainable on a CPU here).
+# micro-turn (a classifier, not an autoregressive byte decoder: trainable on a CPU here). The
+# list covers what the scenario generator expects (nbduplex.scenarios.text); "@agent" means
+# "say the latest agent result" (answers to delegated tasks).
 DEFAULT_REPLIES: tuple[str, ...] = (
     "",
-    "mm-hm",
-    "yeah",
-    "right",
-    "okay",
-    "sure, let me answer that.",
-    "I see what you mean.",
-    "sorry, go ahead.",
-    "let me look that up.",
-    "look, something appeared!",
-    "go",
-    "now",
-    "stop",
-    "hello",
-    "time",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-)
+    # answers at a turn end
+    "Okay, I see.", "That sounds good.", "Sure, tell me more.", "Got it.", "I understand.",
+    "That makes sense.", "Right, go on.",
+    # after a barge-in
+    "Sorry, go ahead.", "Oh, okay.", "Sure.",
+    # back-channels
+    "mm-hm", "yeah", "right", "uh-huh", "okay", "I see",
+    # words to say at a time or a cue
+    "go", "stop", "now", "tick", "ping", "hello", "yes", "beep", "ready", "done",
+    # counting
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve",
+    # a visual event, an agent result
+    "I see something.", "@agent",
+)  # fmt: skip
 
 
 @dataclass

@@ -229,11 +229,15 @@ class EnergyVAD(StreamingVAD):
         return f"EnergyVAD(threshold_db={self.config.threshold_db})"
 
 
-VADS: dict[str, type[StreamingVAD]] = {"silero": SileroVAD, "webrtc": WebRTCVAD, "energy": EnergyVAD}
+VADS: dict[str, type[StreamingVAD]] = {
+    "silero": SileroVAD,
+    "webrtc": WebRTCVAD,
+    "energy": EnergyVAD,
+}
 
 
 def make_vad(name: str, **options) -> StreamingVAD:
-    """A VAD by name: `silero`, `webrtc` (aggressiveness=, frame_ms=) or `energy` (threshold_db=...)."""
+    """A VAD by name: `silero`, `webrtc` (aggressiveness, frame_ms) or `energy` (EnergyConfig)."""
     if name not in VADS:
         raise ValueError(f"unknown VAD {name!r}; choose one of: {', '.join(VADS)}")
     return VADS[name](**options)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from nbduplex.microturn import (
     SAMPLE_RATE,
     Flag,
     MicroTurn,
+    _int_scale,
     conform_audio,
     float_to_int16,
     resample,
@@ -84,15 +86,17 @@ def read_audio(
     try:
         info = sf.info(name)
     except Exception as e:  # libsndfile raises its own types; any of them means unreadable
+        why = _one_line(e).split(f"'{name}': ", 1)[-1].rstrip(".")  # drop libsndfile's prefix
         raise SourceError(
-            f"cannot read audio file {name}: {_one_line(e)} (not a wav/flac/ogg file, or corrupt)"
+            f"cannot read audio file {name}: {why} (not an audio file, or corrupt or truncated)"
         ) from None
     if not allow_truncated:
         missing = _truncation(p, info.format)
         if missing:
             raise SourceError(f"audio file is truncated ({missing}): {name}")
     try:
-        data, rate = sf.read(name, dtype="float32", always_2d=True)  # (n, channels)
+        dtype = "int16" if info.subtype == "PCM_16" else "float32"  # int16 stays bit-exact
+        data, rate = sf.read(name, dtype=dtype, always_2d=True)  # (n, channels)
     except Exception as e:
         raise SourceError(f"audio file is corrupt or truncated: {name}: {_one_line(e)}") from None
     if not allow_truncated and info.frames > 0 and data.shape[0] < info.frames:
@@ -112,7 +116,14 @@ def read_audio(
 
 
 def _convert(data: np.ndarray, rate: int, name: str, channels: int) -> AudioData:
-    """(n, c) float32 at `rate` -> AudioData, flagging bad samples on the chunks that held them."""
+    """(n, c) int or float at `rate` -> AudioData, flagging bad samples on their chunks.
+
+    16 kHz mono int16 passes through bit-exact; ints are scaled to [-1, 1) like `to_mono_float`.
+    """
+    if data.dtype == np.int16 and data.shape[1] == 1 and rate == SAMPLE_RATE:
+        return AudioData(name, np.ascontiguousarray(data[:, 0]), rate, channels)
+    if data.dtype.kind in "iu":
+        data = (data.astype(np.float64) / _int_scale(data.dtype)).astype(np.float32)
     chunk_flags: dict[int, set[str]] = {}
     bad = ~np.isfinite(data).all(axis=1)  # (n,)
     clean = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)  # (n, c)
@@ -137,7 +148,10 @@ def _convert(data: np.ndarray, rate: int, name: str, channels: int) -> AudioData
 
 
 def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
+    """An exception as one short line, without errno numbers or a repeated file name."""
+    text = " ".join(str(e).split())
+    text = re.sub(r"^\[Errno -?\d+\] |^Error : |: '[^']*'$", "", text)
+    return text.strip() or type(e).__name__
 
 
 def _truncation(p: Path, fmt: str) -> str:
@@ -171,20 +185,21 @@ def _wav_truncation(f, size: int) -> str:
 
 
 def _ogg_truncation(f, size: int) -> str:
-    tail_start = max(0, size - 65536 - 27)
+    """A complete Ogg file ends with a whole page (ending exactly at EOF) that has the
+    end-of-stream flag. Candidates are searched backwards, so an 'OggS' inside packet data
+    cannot fool the check (it would also have to describe a page that ends exactly at EOF)."""
+    tail_start = max(0, size - 65536 - 282)  # a page is at most 27 + 255 + 255 * 255 bytes
     f.seek(tail_start)
     tail = f.read()
-    last = tail.rfind(b"OggS")
-    if last < 0 or last + 27 > len(tail):
-        return "no complete final Ogg page"
-    n_segments = tail[last + 26]
-    table = tail[last + 27 : last + 27 + n_segments]
-    page_end = last + 27 + n_segments + sum(table)
-    if len(table) < n_segments or page_end > len(tail):
-        return "last Ogg page is cut short"
-    if not tail[last + 5] & 0x04:
-        return "no end-of-stream page"
-    return ""
+    pos = len(tail)
+    while (pos := tail.rfind(b"OggS", 0, pos)) >= 0:
+        if pos + 27 > len(tail) or tail[pos + 4] != 0:  # version 0 only
+            continue
+        n_segments = tail[pos + 26]
+        table = tail[pos + 27 : pos + 27 + n_segments]
+        if len(table) == n_segments and pos + 27 + n_segments + sum(table) == len(tail):
+            return "" if tail[pos + 5] & 0x04 else "no end-of-stream page"
+    return "last Ogg page is cut short"
 
 
 class AudioFileSource:

@@ -103,9 +103,11 @@ class FileMediaStore(MediaStore):
 
     def __init__(self, directory: Path, *, writable: bool) -> None:
         self.directory = directory
-        self._sizes = {n: (directory / n).stat().st_size if (directory / n).exists() else 0
-                       for n in MEDIA}  # fmt: skip
-        self._out = {n: open(directory / n, "ab") for n in MEDIA} if writable else {}
+        self._sizes = {
+            n: (directory / n).stat().st_size if (directory / n).exists() else 0 for n in MEDIA
+        }
+        # the append handles stay open for the life of the trace
+        self._out = {n: open(directory / n, "ab") for n in MEDIA} if writable else {}  # noqa: SIM115
 
     def size(self, name: str) -> int:
         return self._sizes[name]
@@ -137,7 +139,8 @@ class LineLog:
     """An append-only JSON-lines file (or nothing, for an in-memory trace)."""
 
     def __init__(self, path: Path | None) -> None:
-        self._f = open(path, "a", encoding="utf-8") if path is not None else None
+        # held open for the life of the trace, flushed after every line
+        self._f = open(path, "a", encoding="utf-8") if path is not None else None  # noqa: SIM115
 
     def write(self, obj: dict[str, Any]) -> None:
         if self._f is not None:
@@ -176,8 +179,10 @@ def read_meta(directory: Path) -> dict[str, Any]:
         raise TraceError(f"{path} does not describe an {FORMAT} directory")
     version = meta.get("version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise TraceError(f"{path}: format version {version!r} is not supported "
-                         f"(this nbduplex reads versions <= {FORMAT_VERSION})")  # fmt: skip
+        raise TraceError(
+            f"{path}: format version {version!r} is not supported "
+            f"(this nbduplex reads versions <= {FORMAT_VERSION})"
+        )
     if meta.get("chunk_samples", CHUNK_SAMPLES) != CHUNK_SAMPLES:
         raise TraceError(f"{path}: chunk_samples {meta.get('chunk_samples')} != {CHUNK_SAMPLES}")
     return meta
@@ -196,7 +201,9 @@ def read_directory(directory: Path) -> Loaded:
     for i, line in enumerate(lines):
         row = _parse_row(line, rows[-1]["seq"] if rows else None)
         if row is None:
-            notes.append(f"{TURNS}: dropped {len(lines) - i} torn or invalid line(s) from line {i + 1}")
+            notes.append(
+                f"{TURNS}: dropped {len(lines) - i} torn or invalid line(s) from line {i + 1}"
+            )
             break
         refs.append([(int(o), int(n)) for o, n in row.pop("_frames", [])])
         rows.append(row)
@@ -205,10 +212,16 @@ def read_directory(directory: Path) -> Loaded:
     if n < len(rows):
         notes.append(f"dropped {len(rows) - n} micro-turn(s) whose media were incomplete")
         rows, refs = rows[:n], refs[:n]
-    used = {INPUT: n * CHUNK_BYTES, OUTPUT: n * CHUNK_BYTES,
-            FRAMES: max((o + k for r in refs for o, k in r), default=0)}  # fmt: skip
-    notes += [f"ignored {sizes[m] - used[m]} byte(s) of {m} beyond the last complete micro-turn"
-              for m in MEDIA if sizes[m] > used[m]]  # fmt: skip
+    used = {
+        INPUT: n * CHUNK_BYTES,
+        OUTPUT: n * CHUNK_BYTES,
+        FRAMES: max((o + k for r in refs for o, k in r), default=0),
+    }
+    notes += [
+        f"ignored {sizes[m] - used[m]} byte(s) of {m} beyond the last complete micro-turn"
+        for m in MEDIA
+        if sizes[m] > used[m]
+    ]
     spans = _read_spans(directory / SPANS, notes)
     return Loaded(meta, rows, refs, spans, notes)
 

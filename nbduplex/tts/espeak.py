@@ -3,18 +3,27 @@
 The library runs in AUDIO_OUTPUT_SYNCHRONOUS mode: `espeak_Synth` calls our callback with
 22050 Hz samples and events; WORD events carry the word's character position and its
 `audio_position` (ms), which give word start times; word ends are taken from the audio energy
-before the next word. Output is resampled to 16 kHz int16. espeak-ng is global state, so all
-calls go through one lock (and the library is re-initialised in a forked child process).
+before the next word. espeak jitters its output with random numbers (its own generator and
+libc's rand()); both are seeded from the text before every call, so the same arguments always
+give the same samples. Output is resampled to 16 kHz int16. espeak-ng is global state, so all
+calls go through one lock; each call loads the library afresh (see `_private_copy`).
 
 Voices are "<language>[+<variant>]", e.g. "en", "en-us+f3", "en-gb-x-rp+m7", "en+klatt2".
 """
 
 from __future__ import annotations
 
+import _ctypes
+import atexit
+import contextlib
 import ctypes
 import os
 import re
+import shutil
+import tempfile
 import threading
+import zlib
+from collections.abc import Iterator
 from functools import cache
 
 import numpy as np
@@ -75,8 +84,9 @@ _CALLBACK = ctypes.CFUNCTYPE(
 )
 
 _lock = threading.RLock()
-_state: dict = {"pid": None, "lib": None, "rate": 22050}
+_state: dict = {"pid": None, "path": None, "data": None}
 _collect: dict = {"samples": [], "words": []}
+_INIT_DONT_EXIT = 0x8000  # espeakINITIALIZE_DONT_EXIT: report errors instead of exit()
 
 
 @_CALLBACK
@@ -95,53 +105,91 @@ def _on_synth(wav, numsamples, events):
 def available() -> bool:
     """True when the espeakng-loader wheel and its library can be loaded."""
     try:
-        _library()
+        with _library():
+            pass
     except TTSError:
         return False
     return True
 
 
-def _library() -> ctypes.CDLL:
-    """Load and initialise libespeak-ng once per process (call with or without the lock)."""
-    with _lock:
-        if _state["lib"] is not None and _state["pid"] == os.getpid():
-            return _state["lib"]
-        try:
-            import espeakng_loader
+def _private_copy() -> tuple[str, str]:
+    """(path of this process's private copy of libespeak-ng, data directory).
 
-            lib = ctypes.CDLL(espeakng_loader.get_library_path())
-            data = espeakng_loader.get_data_path()
-        except (ImportError, OSError, RuntimeError) as exc:
-            raise TTSError(f"espeak-ng library unavailable (espeakng-loader): {exc}") from exc
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_uint,
-            ctypes.c_int,
-            ctypes.c_uint,
-            ctypes.c_uint,
-            ctypes.POINTER(ctypes.c_uint),
-            ctypes.c_void_p,
-        ]
-        lib.espeak_ListVoices.argtypes = [ctypes.POINTER(_Voice)]
-        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), 0)
-        if rate <= 0:
-            raise TTSError(f"espeak_Initialize failed ({rate}) with data at {data}")
-        lib.espeak_SetSynthCallback(_on_synth)
-        _state.update(pid=os.getpid(), lib=lib, rate=rate)
-        return lib
+    espeak-ng keeps synthesis state in C statics that espeak_Initialize does not reset (e.g.
+    the pitch-flutter phase), so output would depend on everything synthesised before. Loading
+    a private copy afresh for every call (dlopen, synthesise, dlclose) resets them; a copy that
+    nobody else opens is really unloaded by dlclose. Costs about 1-5 ms per call.
+    """
+    if _state["path"] and _state["pid"] == os.getpid():
+        return _state["path"], _state["data"]
+    try:
+        import espeakng_loader
+
+        src, data = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+        tmp = tempfile.mkdtemp(prefix="nbduplex-espeak-")
+        path = os.path.join(tmp, "libespeak-ng-nbduplex.so")
+        shutil.copyfile(src, path)
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise TTSError(f"espeak-ng library unavailable (espeakng-loader): {exc}") from exc
+    atexit.register(shutil.rmtree, tmp, True)
+    _state.update(pid=os.getpid(), path=path, data=data)
+    return path, data
+
+
+@contextlib.contextmanager
+def _library() -> Iterator[tuple[ctypes.CDLL, int]]:
+    """A freshly loaded and initialised libespeak-ng and its sample rate, unloaded on exit."""
+    with _lock:
+        path, data = _private_copy()
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as exc:
+            raise TTSError(f"cannot load libespeak-ng: {exc}") from exc
+        try:
+            _declare(lib)
+            rate = lib.espeak_Initialize(
+                _AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), _INIT_DONT_EXIT
+            )
+            if rate <= 0:
+                raise TTSError(f"espeak_Initialize failed ({rate}) with data at {data}")
+            lib.espeak_SetSynthCallback(_on_synth)
+            yield lib, rate
+        finally:
+            lib.espeak_Terminate()
+            _ctypes.dlclose(lib._handle)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.POINTER(ctypes.c_uint),
+        ctypes.c_void_p,
+    ]
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_ListVoices.argtypes = [ctypes.POINTER(_Voice)]
+    lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None)
+    libc.srand.argtypes = [ctypes.c_uint]
+    return libc
 
 
 def _list(spec: str | None) -> list[tuple[str, str]]:
     """(identifier, languages) of voices, or of variants when spec == 'variant'."""
-    lib = _library()
-    with _lock:
+    with _library() as (lib, _):
         if spec is None:
             arr = lib.espeak_ListVoices(None)
         else:
@@ -157,9 +205,22 @@ def _list(spec: str | None) -> list[tuple[str, str]]:
 
 
 @cache
+def _voice_names() -> dict[str, str]:
+    """Accepted language voice names -> the name espeak loads: identifier basenames
+    ("en", "en-us", "en-gb-x-rp", ...) and language codes that differ ("en-gb" -> "en")."""
+    names: dict[str, str] = {}
+    for ident, lang in _list(None):
+        base = ident.rsplit("/", 1)[-1].lower()
+        if re.fullmatch(r"[a-z0-9_-]+", base):
+            names[base] = base
+            if lang and lang not in names:
+                names[lang] = base
+    return names
+
+
 def list_languages() -> tuple[str, ...]:
-    """Language voice names (e.g. 'en', 'en-us', 'en-gb-x-rp', 'fr-fr', ...), sorted."""
-    return tuple(sorted({lang for _, lang in _list(None) if lang}))
+    """Language voice names (e.g. 'en', 'en-us', 'en-gb-x-rp', 'fr', ...), sorted."""
+    return tuple(sorted({v for v in _voice_names().values()}))
 
 
 @cache
@@ -180,13 +241,22 @@ def list_voices(english_only: bool = True) -> list[str]:
     return [*langs, *(f"{lang}+{v}" for lang in langs for v in list_variants())]
 
 
-def check_voice(voice: str) -> None:
-    """Raise TTSError unless `voice` names an installed language and variant."""
+def canonical_voice(voice: str) -> str:
+    """The name espeak loads for `voice` ("en-GB+f3" -> "en+f3"); TTSError if unknown."""
+    if not isinstance(voice, str):
+        raise TTSError(f"voice must be a string, got {type(voice).__name__}")
     lang, _, variant = voice.partition("+")
-    if lang not in list_languages():
+    base = _voice_names().get(lang.lower())
+    if base is None:
         raise TTSError(f"unknown espeak voice language {lang!r} (see list_languages())")
     if variant and variant not in list_variants():
         raise TTSError(f"unknown espeak voice variant {variant!r} (see list_variants())")
+    return f"{base}+{variant}" if variant else base
+
+
+def check_voice(voice: str) -> None:
+    """Raise TTSError unless `voice` names an installed language and variant."""
+    canonical_voice(voice)
 
 
 def synthesize(
@@ -204,32 +274,38 @@ def synthesize(
     """
     if not isinstance(text, str) or not text.strip():
         raise TTSError("cannot synthesise empty text")
-    check_voice(voice)
+    voice = canonical_voice(voice)
     params = {"rate": rate, "pitch": pitch, "range": pitch_range, "amplitude": amplitude}
     for (key, value), (lo, hi) in zip(
         params.items(), (RATE_RANGE, PITCH_RANGE, RANGE_RANGE, AMPLITUDE_RANGE), strict=True
     ):
         if not lo <= value <= hi:
             raise TTSError(f"espeak {key}={value} is outside [{lo}, {hi}]")
-    lib = _library()
     data = text.encode("utf-8")
-    with _lock:
+    with _library() as (lib, native):
         if lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
             raise TTSError(f"espeak could not load voice {voice!r}")
         for pid, value in zip((_RATE, _PITCH, _RANGE, _VOLUME), params.values(), strict=True):
             lib.espeak_SetParameter(pid, int(value), 0)
+        seed = zlib.crc32(data)
+        lib.espeak_ng_SetRandSeed(seed)
+        _libc().srand(seed)
         _collect["samples"], _collect["words"] = [], []
         err = lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         samples, events = _collect["samples"], _collect["words"]
         _collect["samples"], _collect["words"] = [], []
-        native = _state["rate"]
     if err != _EE_OK:
         raise TTSError(f"espeak_Synth failed with error {err}")
     raw = np.concatenate(samples) if samples else np.zeros(0, np.int16)
     audio = float_to_int16(resample(raw.astype(np.float32) / 32768.0, native, SAMPLE_RATE))
     audio.setflags(write=False)
     return Utterance(
-        audio, _words(text, events, audio), NAME, voice, text, {k: float(v) for k, v in params.items()}
+        audio,
+        _words(text, events, audio),
+        NAME,
+        voice,
+        text,
+        {k: float(v) for k, v in params.items()},
     )
 
 

@@ -1,0 +1,448 @@
+"""The background agent: delegated tasks run on an asyncio loop in their own thread.
+
+The session's loop thread calls `attach(session)`, `submit(task, at)` on a DELEGATE decision,
+`drain_results()` every micro-turn and `detach()` at the end. None of them waits on a task:
+`submit` hands the task to the agent's event loop with `call_soon_threadsafe` and returns its
+id; results come back through a thread-safe queue as `TextEvent("agent", text)`.
+
+Each task is routed to tools (rules by default, or an OpenAI-compatible model) and recorded as
+an "agent_task" span on track `task-<id>`, with a "tool_call" span per tool call on the same
+track. Span times are stream seconds: the submit time `at` plus the wall time elapsed since.
+Spans are written to the session's trace (thread-safe) as they open and close, and also kept
+in the agent's own `.spans` (with agent-local ids), attached or not.
+
+A new task replaces running ones when it is a correction ("no, I meant ...": the latest task),
+has the same explicit `topic`, or updates a similar request of the same implicit topic (the
+tool the rules pick, e.g. "17 times 23" -> "17 times 24"; timers run side by side). The same
+task submitted again while it runs is ignored (a policy may delegate on several micro-turns).
+`cancel`, `cancel_all` cut tasks (barge-in). A tool error or timeout becomes an answer, never an
+exception in the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from nbduplex.agent.builtin import DocumentIndex, builtin_tools
+from nbduplex.agent.router import Answer, Job, Router, RuleRouter, plan
+from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
+from nbduplex.microturn import MICROTURN_S, TextEvent
+
+log = logging.getLogger(__name__)
+
+_CORRECTION = re.compile(
+    r"^\s*(?:no\b|nope\b|sorry\b|actually\b|wait\b|correction\b|i\s+meant\b|make\s+(?:it|that)\b"
+    r"|instead\b|scratch\s+that\b|never\s*mind\b)",
+    re.I,
+)
+_SPAN_HEAD = ("id", "kind", "start", "end", "track", "label")
+_CONTEXT_EVENTS = 40  # text events of the conversation handed to a task
+_CONTEXT_ROWS = 3000  # trace rows scanned for them (10 minutes)
+
+
+class HistoryEntry(NamedTuple):
+    """A finished task: `status` is ok / error / timeout / declined / cancelled."""
+
+    task: str
+    result: str
+    status: str
+    started: float  # stream seconds
+    ended: float  # stream seconds
+
+
+@dataclass(eq=False)
+class AgentTask:
+    """A submitted task and its state (`status` "running" until it finishes)."""
+
+    id: int
+    text: str
+    at: float  # stream seconds at submit
+    wall0: float  # time.monotonic() at submit
+    topic: str
+    context: tuple[TextEvent, ...]
+    explicit_topic: bool = False  # the caller named the topic
+    span: int = -1  # id in BackgroundAgent.spans
+    status: str = "running"
+    result: str = ""
+    ended: float | None = None
+    reason: str = ""  # why it was cancelled
+    handle: asyncio.Task | None = field(default=None, repr=False)
+    settled: bool = False  # its coroutine has exited (or will never start): spans are final
+
+    def now(self) -> float:
+        """Stream time now, as seen by this task."""
+        return self.at + (time.monotonic() - self.wall0)
+
+
+def context_from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[TextEvent, ...]:
+    """The last text events of a trace's rows (user text, the model's words, agent results)."""
+    events: list[TextEvent] = []
+    for row in rows[-_CONTEXT_ROWS:]:
+        for item in row.get("text_in") or ():
+            role, text = item[0], item[1]
+            if text:
+                events.append(TextEvent(str(role), str(text)))
+    return tuple(events[-_CONTEXT_EVENTS:])
+
+
+class BackgroundAgent:
+    """Runs delegated tasks off the micro-turn loop and posts their results into the stream.
+
+    `tools`: a ToolRegistry or functions (default: calculator, clock, timer, search_documents);
+    `router`: how a task becomes tool calls and an answer (default `RuleRouter()`; e.g.
+    `OpenAIChatRouter(...)`); `documents`: a DocumentIndex or {name: text} searched by
+    `search_documents`; `timeout`: seconds per tool call (tools may set their own);
+    `task_timeout`: seconds per task (None: no limit beyond the tool and HTTP timeouts).
+    """
+
+    parallel_topics = frozenset({"timer"})  # implicit topics whose tasks never replace others
+    similarity = 0.5  # word overlap (Jaccard) above which a same-topic task is an update
+
+    def __init__(
+        self,
+        tools: ToolRegistry | Iterable[Callable[..., Any]] | None = None,
+        router: Router | None = None,
+        documents: DocumentIndex | Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        *,
+        task_timeout: float | None = None,
+        max_workers: int = 4,  # threads for sync tools
+    ) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if isinstance(documents, DocumentIndex):
+            self.documents = documents
+        else:
+            self.documents = DocumentIndex()
+            for name, text in (documents or {}).items():
+                self.documents.add(name, text)
+        if tools is None:
+            self.tools = builtin_tools(self.documents, timeout)
+        else:
+            self.tools = ToolRegistry(timeout=timeout)
+            for item in tools:
+                if isinstance(item, Tool):  # iterating a ToolRegistry yields Tools
+                    opts = {"description": item.description, "timeout": item.timeout}
+                    self.tools.register(item.fn, name=item.name, **opts)
+                else:
+                    self.tools.register(item)
+            if documents is not None and "search_documents" not in self.tools:
+                self.tools.register(self.documents.search_documents, name="search_documents")
+        self.router: Router = router if router is not None else RuleRouter()
+        self.timeout = timeout
+        self.task_timeout = task_timeout
+        self.max_workers = max_workers
+        self.session: Any | None = None
+        self.trace: Any | None = None
+        self.spans: list[dict[str, Any]] = []  # every span, with agent-local ids
+        self.history: list[HistoryEntry] = []
+        self.tasks: dict[int, AgentTask] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._results: queue.SimpleQueue[TextEvent] = queue.SimpleQueue()
+        self._trace_ids: dict[int, int] = {}  # local span id -> trace span id
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._t0 = time.monotonic()
+
+    # -- session hooks (called from the session's loop thread) ---------------------------------
+    def attach(self, session: Any) -> None:
+        """Start serving `session`: spans go to `session.trace`, results to its stream."""
+        if self.session is not None and self.session is not session:
+            self.detach()
+        self.session = session
+        self.trace = getattr(session, "trace", None)
+        self._start_loop()
+
+    def detach(self, grace: float = 0.2) -> None:
+        """Stop serving the session: wait up to `grace` seconds for running tasks, cancel the
+        rest ("session ended"), write their spans, and stop the event loop."""
+        self.wait(grace)
+        self.cancel_all("session ended")
+        self._stop_loop()
+        self.session = self.trace = None
+        self._trace_ids.clear()
+
+    close = detach
+
+    def submit(
+        self,
+        task: str,
+        at: float | None = None,
+        context: Sequence[TextEvent] | None = None,
+        *,
+        topic: str | None = None,
+    ) -> int:
+        """Start `task` (stream time `at` seconds; default: now) and return its id at once.
+
+        `context` is the conversation so far (default: the text events of the attached trace).
+        """
+        text = " ".join(str(task).split())
+        if at is None:
+            at = self._stream_now()
+        if context is None:
+            context = context_from_rows(getattr(self.trace, "rows", None) or [])
+        explicit = topic is not None
+        if topic is None:
+            call = plan(text, self.tools.names, len(self.documents) > 0)
+            topic = call.name if call is not None else "general"
+        correction = bool(_CORRECTION.match(text))
+        with self._lock:
+            running = self.running
+            for other in running:
+                same = other.text.lower() == text.lower() and other.topic == topic
+                if same and not correction:
+                    return other.id  # the same request again while it runs
+            job = AgentTask(
+                next(self._ids), text, float(at), time.monotonic(), topic, tuple(context), explicit
+            )
+            replaced = [o for o in running if self._replaces(job, o)]
+            if correction and running and not replaced:
+                replaced = [running[-1]]
+            for other in replaced:
+                self._cancel(other, f"superseded by task {job.id}")
+            self.tasks[job.id] = job
+            job.span = self._open_span("agent_task", job.at, job, label=text, topic=topic)
+        self._start_loop()
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._begin, job)
+        return job.id
+
+    def _replaces(self, new: AgentTask, old: AgentTask) -> bool:
+        """Whether `new` supersedes running task `old` (see the module docstring)."""
+        if new.topic != old.topic:
+            return False
+        if new.explicit_topic or old.explicit_topic:
+            return new.explicit_topic and old.explicit_topic
+        if new.topic in self.parallel_topics:
+            return False
+        a, b = set(new.text.lower().split()), set(old.text.lower().split())
+        return len(a & b) / max(len(a | b), 1) >= self.similarity
+
+    def drain_results(self) -> list[TextEvent]:
+        """Finished tasks' answers as `TextEvent("agent", text)`, oldest first."""
+        out = []
+        while True:
+            try:
+                out.append(self._results.get_nowait())
+            except queue.Empty:
+                return out
+
+    # -- control ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> list[AgentTask]:
+        """Tasks still running, oldest first."""
+        with self._lock:
+            return [t for t in self.tasks.values() if t.status == "running"]
+
+    def cancel(self, task_id: int, reason: str = "cancelled") -> bool:
+        """Cancel a running task (its answer is dropped); False if it is not running."""
+        with self._lock:
+            job = self.tasks.get(task_id)
+            if job is None or job.status != "running":
+                return False
+            self._cancel(job, reason)
+            return True
+
+    def cancel_all(self, reason: str = "cancelled") -> int:
+        """Cancel every running task (barge-in); returns how many were cancelled."""
+        with self._lock:
+            jobs = self.running
+            for job in jobs:
+                self._cancel(job, reason)
+            return len(jobs)
+
+    def wait(self, timeout: float | None = None, task_id: int | None = None) -> bool:
+        """Block until every task (or task `task_id`) has finished and settled (its spans are
+        final); False on timeout. Not for the session's loop thread in live use (it blocks)."""
+
+        def done() -> bool:
+            jobs = self.tasks.values() if task_id is None else [self.tasks[task_id]]
+            return all(t.settled for t in jobs)
+
+        with self._idle:
+            return self._idle.wait_for(done, timeout)
+
+    def ask(self, task: str, timeout: float | None = 30.0) -> str:
+        """Submit `task`, wait for it, and return its answer ("" on timeout; a notebook
+        convenience, not for the session's loop thread)."""
+        task_id = self.submit(task)
+        self.wait(timeout, task_id)
+        job = self.tasks[task_id]
+        return job.result if job.status != "running" else ""
+
+    # -- inside the event loop ---------------------------------------------------------------------
+    def _begin(self, job: AgentTask) -> None:
+        if job.status == "running":  # it may have been cancelled before the loop got to it
+            job.handle = asyncio.get_running_loop().create_task(self._run(job))
+        else:
+            self._settle(job)
+
+    def _settle(self, job: AgentTask) -> None:
+        with self._lock:
+            job.settled = True
+            self._idle.notify_all()
+
+    async def _run(self, job: AgentTask) -> None:
+        work = Job(
+            job.text, job.context, self.tools, self._tool_caller(job), len(self.documents) > 0
+        )
+        try:
+            answer = await asyncio.wait_for(self.router.run(work), self.task_timeout)
+        except asyncio.CancelledError:
+            self._finish(job, "cancelled", job.reason or "cancelled", post=False)
+            raise
+        except asyncio.TimeoutError:
+            answer = Answer(f"Sorry, that took longer than {self.task_timeout:g} s.", "timeout")
+        except Exception as e:  # a broken router must not stop the conversation
+            log.exception("agent task %s failed", job.id)
+            answer = Answer(f"Sorry, something went wrong: {type(e).__name__}: {e}", "error")
+        finally:
+            if job.status != "running":  # cancelled: its last spans were closed on the way out
+                self._settle(job)
+        self._finish(job, answer.status, answer.text, post=True)
+        self._settle(job)
+
+    def _tool_caller(self, job: AgentTask) -> Callable[[str, dict[str, Any]], Any]:
+        async def call(name: str, args: dict[str, Any]) -> ToolResult:
+            own = self.tools[name].timeout if name in self.tools else None
+            limit = own or self.timeout
+            span = self._open_span(
+                "tool_call", job.now(), job, label=name, tool=name, args=dict(args or {})
+            )
+            try:
+                result = await self.tools.call(name, args, timeout=limit)
+            except asyncio.CancelledError:
+                self._close_span(span, job.now(), status="cancelled")
+                raise
+            self._close_span(span, job.now(), status=result.status, result=result.text[:500])
+            return result
+
+        return call
+
+    # -- bookkeeping (any thread) ----------------------------------------------------------------
+    def _cancel(self, job: AgentTask, reason: str) -> None:
+        job.reason = reason
+        self._finish(job, "cancelled", reason, post=False)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._cancel_in_loop, job)
+
+    @staticmethod
+    def _cancel_in_loop(job: AgentTask) -> None:
+        if job.handle is not None:
+            job.handle.cancel()
+
+    def _finish(self, job: AgentTask, status: str, text: str, *, post: bool) -> None:
+        with self._lock:
+            if job.status != "running":
+                return
+            job.status, job.result, job.ended = status, text, job.now()
+            self._close_span(job.span, job.ended, status=status, result=text[:500])
+            self.history.append(HistoryEntry(job.text, text, status, job.at, job.ended))
+            if post:
+                self._results.put(TextEvent("agent", text))
+            self._idle.notify_all()
+
+    def _open_span(self, kind: str, start: float, job: AgentTask, label: str, **data: Any) -> int:
+        with self._lock:
+            local = len(self.spans)
+            track = f"task-{job.id}"
+            span = {"id": local, "kind": kind, "start": start, "end": None, "track": track}
+            span |= {"label": label, "task_id": job.id, **data}
+            self.spans.append(span)
+            if self.trace is not None:
+                extra = {k: v for k, v in span.items() if k not in _SPAN_HEAD}
+                try:
+                    trace_id = self.trace.add_span(kind, start, track=track, label=label, **extra)
+                    self._trace_ids[local] = trace_id
+                except Exception:  # a closed or broken trace must not stop the conversation
+                    log.exception("could not add an agent span to the trace")
+            return local
+
+    def _close_span(self, local: int, end: float, **data: Any) -> None:
+        with self._lock:
+            span = self.spans[local]
+            span["end"] = max(end, span["start"])
+            span.update(data)
+            if self.trace is not None and local in self._trace_ids:
+                try:
+                    self.trace.end_span(self._trace_ids[local], span["end"], **data)
+                except Exception:  # as above
+                    log.exception("could not end an agent span in the trace")
+
+    def _stream_now(self) -> float:
+        if self.session is not None:
+            return (getattr(self.session, "seq", -1) + 1) * MICROTURN_S
+        return time.monotonic() - self._t0
+
+    # -- the event-loop thread -------------------------------------------------------------------
+    def _start_loop(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            loop = asyncio.new_event_loop()
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                self.max_workers, thread_name_prefix="nbduplex-tool"
+            )
+            loop.set_default_executor(self._executor)
+            self._loop = loop
+            ready = threading.Event()
+            self._thread = threading.Thread(
+                target=self._serve, args=(loop, ready), name="nbduplex-agent", daemon=True
+            )
+            self._thread.start()
+            ready.wait(5.0)
+
+    @staticmethod
+    def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def _stop_loop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=2.0)
+        except Exception:
+            log.warning("agent tasks did not stop within 2 s")
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=2.0)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._loop = self._thread = self._executor = None
+        with self._lock:
+            for job in self.tasks.values():
+                job.settled = True  # nothing of theirs runs any more
+            self._idle.notify_all()
+
+    def __repr__(self) -> str:
+        return (
+            f"BackgroundAgent(router={getattr(self.router, 'name', self.router)!r}, "
+            f"tools={self.tools.names}, documents={len(self.documents)}, "
+            f"running={len(self.running)}, done={len(self.history)})"
+        )

@@ -1,0 +1,232 @@
+"""Training data for the interaction model, generated from nbduplex.scenarios (train voices).
+
+Each scenario becomes one example: per micro-turn inputs (dMel codes of the whole signal,
+the newest frame downscaled, the text that arrived, time, since-text, the model-speaking flag)
+and targets (one action per micro-turn from `labels.target_actions()`, and a reply id on the
+micro-turns whose target is a speech action).
+
+Teacher forcing of the model's own behaviour: after a target speech action at micro-turn k
+the model's words arrive as a TextEvent("model", words) in micro-turn k + 1 (as the session
+does) and the speaking flag is on from k + 1 for the length of those words spoken by the default
+speaker voice; when a barge-in (target `yield` at y) follows a response, the model is taken to
+still be talking until y, and silent from y + 1.
+
+Examples are cached as .npz files (one per scenario) under `DataConfig.cache_dir`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, TextEvent
+from nbduplex.model.config import ModelConfig
+from nbduplex.model.featurize import (
+    INSTRUCTION_ROLES,
+    downscale,
+    encode_text,
+    since_text_series,
+)
+from nbduplex.model.inputs import TurnInputs
+
+DATA_VERSION = 1  # bump when the example format or the labelling rule changes
+IGNORE = -100  # target value that the losses skip
+SPEECH = ("respond", "backchannel", "interject")
+
+
+def default_cache_dir() -> Path:
+    """$NBDUPLEX_CACHE/data, else ~/.cache/nbduplex/data."""
+    root = os.environ.get("NBDUPLEX_CACHE") or Path.home() / ".cache" / "nbduplex"
+    return Path(root) / "data"
+
+
+@dataclass
+class DataConfig:
+    """Which scenarios make the training set."""
+
+    n_scenarios: int = 600  # examples generated (and cached)
+    mixture_share: float = 0.3  # share of multi-task mixtures; the rest are single kinds
+    seed: int = 0  # scenario seeds derive from it
+    synth: str = "espeak"  # training synthesiser
+    voices: str = "train"  # voice pool (never "heldout")
+    cache_dir: str | None = None  # None: default_cache_dir()
+
+
+def reply_id(text: str, action: str, replies: tuple[str, ...]) -> int:
+    """The word-head class for an expected utterance (exact match, else a fallback)."""
+    norm = {r.lower().strip(" .!?"): i for i, r in enumerate(replies)}
+    key = text.lower().strip(" .!?")
+    if key in norm and key:
+        return norm[key]
+    if text.lower().startswith("i see a"):
+        return replies.index("I see something.")
+    if any(c.isdigit() for c in text) and "@agent" in replies:
+        return replies.index("@agent")
+    return norm.get({"backchannel": "mm-hm"}.get(action, "okay"), 1)
+
+
+_DURATION_CACHE: dict[str, float] = {}
+
+
+def spoken_seconds(text: str) -> float:
+    """How long the default speaker voice takes to say `text` (espeak en-us, 180 wpm)."""
+    if text not in _DURATION_CACHE:
+        try:
+            from nbduplex.tts import synthesize
+
+            _DURATION_CACHE[text] = len(synthesize(text, "espeak", "en-us", 180).audio) / 16000
+        except Exception:  # no synthesiser: about 0.3 s per word
+            _DURATION_CACHE[text] = 0.3 * max(1, len(text.split()))
+    return _DURATION_CACHE[text]
+
+
+def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
+    """One scenario -> arrays of length T = number of micro-turns (see module docstring)."""
+    from nbduplex.features import dmel_codes
+
+    n = scenario.n_turns
+    codes = dmel_codes(scenario.audio[: n * CHUNK_SAMPLES])[: n * 16].reshape(n, 16, 80)
+    s = config.image_size
+    image = np.zeros((n, 3, s, s), np.uint8)
+    has_image = np.zeros(n, bool)
+    for k, fr in enumerate(scenario.frames[:n]):
+        if fr:
+            image[k] = np.round(downscale(fr[-1], s) * 255).astype(np.uint8)
+            has_image[k] = True
+    names = list(config.actions)
+    targets = scenario.labels.target_actions(n)
+    action = np.array([names.index(a) for a in targets], np.int64)
+    reply = np.full(n, IGNORE, np.int64)
+    speaking = np.zeros(n, np.float32)
+    model_text: dict[int, str] = {}
+    expected = sorted(scenario.labels.expected, key=lambda e: e.seq)
+    for i, e in enumerate(expected):
+        if e.action not in SPEECH or not 0 <= e.seq < n:
+            continue
+        rid = reply_id(e.text, e.action, config.replies)
+        reply[e.seq] = rid
+        said = e.text if config.replies[rid] == "@agent" else config.replies[rid]
+        model_text[e.seq + 1] = said
+        stop = e.seq + 1 + math.ceil(spoken_seconds(said) / MICROTURN_S)
+        nxt = next((f for f in expected[i + 1 :] if f.seq > e.seq), None)
+        if nxt is not None and nxt.action == "yield":
+            stop = nxt.seq + 1  # talking until the barge-in is handled
+        speaking[e.seq + 1 : min(stop, n)] = 1.0
+    text = np.zeros((n, config.max_text_bytes), np.int16)
+    instr = []
+    for k in range(n):
+        events = list(scenario.text_at(k))
+        if k in model_text:
+            events.append(TextEvent("model", model_text[k]))
+        text[k] = encode_text(events, config.max_text_bytes)
+        if any(ev.role in INSTRUCTION_ROLES and ev.text for ev in events):
+            instr.append(k)
+    return {
+        "codes": codes.astype(np.uint8),
+        "image": image,
+        "has_image": has_image,
+        "text": text,
+        "speaking": speaking,
+        "since_text": since_text_series(instr, n),
+        "action": action,
+        "reply": reply,
+    }
+
+
+def _spec(i: int, cfg: DataConfig) -> tuple[str, int]:
+    from nbduplex.scenarios import SCENARIO_KINDS
+
+    rng = np.random.default_rng([cfg.seed, i])
+    seed = int(rng.integers(0, 2**31))
+    if rng.random() < cfg.mixture_share:
+        return "mixture", seed
+    kinds = list(SCENARIO_KINDS)
+    return kinds[int(rng.integers(len(kinds)))], seed
+
+
+def make_scenario(kind: str, seed: int, synth: str = "espeak", voices: str = "train"):
+    """A scenario of `kind` ("mixture" chains several) with one frame per micro-turn."""
+    from nbduplex.scenarios import generate_mixture, generate_scenario
+
+    if kind == "mixture":
+        return generate_mixture(seed, synth=synth, voices=voices)
+    return generate_scenario(kind, seed, synth=synth, voices=voices)
+
+
+def build_dataset(
+    data: DataConfig, config: ModelConfig, progress: bool = True
+) -> list[dict[str, np.ndarray]]:
+    """Generate (or load from the cache) `data.n_scenarios` examples."""
+    from tqdm.auto import tqdm
+
+    if data.voices == "heldout":
+        raise ValueError("training data must not use the held-out voices")
+    root = Path(data.cache_dir) if data.cache_dir else default_cache_dir()
+    key = f"v{DATA_VERSION}-{data.synth}-{data.voices}-s{config.image_size}-b{config.max_text_bytes}"
+    key += f"-r{len(config.replies)}"
+    d = root / key
+    d.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in tqdm(range(data.n_scenarios), desc="scenarios", disable=not progress):
+        kind, seed = _spec(i, data)
+        f = d / f"{kind}-{seed}.npz"
+        if f.is_file():
+            try:
+                with np.load(f) as z:
+                    out.append({k: z[k] for k in z.files})
+                continue
+            except (OSError, ValueError, EOFError):
+                f.unlink(missing_ok=True)  # a half-written file from an interrupted run
+        ex = scenario_example(make_scenario(kind, seed, data.synth, data.voices), config)
+        tmp = f.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, **ex)
+        tmp.replace(f)
+        out.append(ex)
+    return out
+
+
+def collate(
+    examples: list[dict[str, np.ndarray]],
+    config: ModelConfig,
+    turns: int,
+    rng: np.random.Generator,
+    time_offset_s: float = 0.0,
+) -> tuple[TurnInputs, torch.Tensor, torch.Tensor]:
+    """A batch of random crops of `turns` micro-turns (padded; padding targets = IGNORE).
+
+    Crops start at 0 half of the time (so instructions are in view), elsewhere at random. With
+    `time_offset_s` > 0 stream times get a random offset in [0, time_offset_s) half of the time.
+    Returns (inputs (B, T), action targets (B, T), reply targets (B, T)).
+    """
+    b, s, nb = len(examples), config.image_size, config.max_text_bytes
+    codes = torch.zeros(b, turns, 16, 80, dtype=torch.long)
+    image = torch.zeros(b, turns, 3, s, s)
+    has_image = torch.zeros(b, turns, dtype=torch.bool)
+    text = torch.full((b, turns, nb), 256, dtype=torch.long)
+    speaking = torch.zeros(b, turns)
+    t = torch.zeros(b, turns)
+    since = torch.full((b, turns), 60.0)
+    act = torch.full((b, turns), IGNORE, dtype=torch.long)
+    rep = torch.full((b, turns), IGNORE, dtype=torch.long)
+    for i, ex in enumerate(examples):
+        n = len(ex["action"])
+        start = 0 if n <= turns or rng.random() < 0.5 else int(rng.integers(0, n - turns + 1))
+        sl = slice(start, min(n, start + turns))
+        m = sl.stop - sl.start
+        codes[i, :m] = torch.from_numpy(ex["codes"][sl].astype(np.int64))
+        image[i, :m] = torch.from_numpy(ex["image"][sl]).float() / 255.0
+        has_image[i, :m] = torch.from_numpy(ex["has_image"][sl])
+        text[i, :m] = torch.from_numpy(ex["text"][sl].astype(np.int64))
+        speaking[i, :m] = torch.from_numpy(ex["speaking"][sl])
+        off = float(rng.uniform(0, time_offset_s)) if rng.random() < 0.5 else 0.0
+        t[i] = (start + torch.arange(turns)) * MICROTURN_S + off
+        since[i, :m] = torch.from_numpy(ex["since_text"][sl])
+        act[i, :m] = torch.from_numpy(ex["action"][sl])
+        rep[i, :m] = torch.from_numpy(ex["reply"][sl])
+    x = TurnInputs(codes, image, has_image, text, speaking, t, since)
+    return x, act, rep

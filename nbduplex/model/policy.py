@@ -1,0 +1,146 @@
+"""The interaction model as a Policy: one streaming `step()` per micro-turn, with attribution.
+
+    policy = InteractionModelPolicy(load_model())
+    decision = policy.step(turn)   # Decision(action, probs, text, task, attribution, info)
+
+Decision rule: the action probabilities are re-weighted by `eagerness` (0..1; 0.5 = as
+trained): the back-channel and interject probabilities are multiplied by 4 ** (2 e - 1), so
+e = 1 makes them 4x likelier and e = 0 4x less likely; `do_not_interrupt` zeroes them. The
+action is the arg-max of the re-weighted probabilities (`probs` reports the model's own).
+`yield` while the model is silent is read as `listen`. The words come from the word head (the
+most likely non-empty reply); the reply "@agent" says the latest agent result.
+
+Attribution: the attention mass that the decision token (the last token of the micro-turn)
+puts on each cache slot in the last layer, averaged over heads and summed per modality
+("audio", "video", "text") and per time range before the decision ("time[-0.2s,0s]",
+"time[-1s,-0.2s]", "time[-5s,-1s]", "time[<-5s]"). The time embedding is added to every token,
+so attention mass cannot separate it from the modality it rides on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from nbduplex.decision import Action, Decision
+from nbduplex.microturn import MICROTURN_S, MicroTurn
+from nbduplex.model.featurize import Featurizer
+from nbduplex.model.model import InteractionModel
+
+AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
+TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
+
+
+class InteractionModelPolicy:
+    """Streams one session through an `InteractionModel` (it owns the model's KV cache)."""
+
+    name = "model"
+
+    def __init__(
+        self,
+        model: InteractionModel,
+        *,
+        eagerness: float = 0.5,
+        do_not_interrupt: bool = False,
+        attribution: bool = True,
+    ) -> None:
+        self.model = model.eval()
+        self.config = model.config
+        self.eagerness = eagerness  # 0..1, scales back-channel / interject likelihood
+        self.do_not_interrupt = do_not_interrupt  # never back-channel or interject
+        self.attribution = attribution
+        self._featurizer = Featurizer(self.config)
+        self._stream = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new session: fresh KV cache and feature state."""
+        if self._stream is not None:
+            self._stream.__exit__(None, None, None)
+        self._featurizer.reset()
+        self._stream = self.model.streaming(1)
+        self._stream.__enter__()
+        self._last_agent_text = ""
+        self._last_user_text = ""
+        self.model.blocks[-1].attn.keep_attention = self.attribution
+
+    def close(self) -> None:
+        """Release the KV cache."""
+        if self._stream is not None:
+            self._stream.__exit__(None, None, None)
+            self._stream = None
+
+    def step(self, turn: MicroTurn) -> Decision:
+        """Decide this micro-turn."""
+        if self._stream is None:
+            self.reset()
+        for e in turn.text:
+            if e.role == "agent" and e.text:
+                self._last_agent_text = e.text
+            elif e.role == "user" and e.text:
+                self._last_user_text = e.text
+        x = self._featurizer(turn).to(self.model.device)
+        with torch.inference_mode():
+            out = self.model.step(x)
+        p = out.action_logits[0, 0].float().softmax(-1).cpu()
+        names = self.config.actions
+        probs = {a: float(p[i]) for i, a in enumerate(names)}
+        action = Action(names[int(self._reweight(p).argmax())])
+        if action is Action.YIELD and not turn.model_speaking:
+            action = Action.LISTEN
+        text, task = "", None
+        if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
+            text = self._words(out.reply_logits[0, 0])
+        elif action is Action.DELEGATE:
+            task = self._last_user_text or "the user's last spoken request"
+        return Decision(
+            action=action,
+            probs=probs,
+            text=text,
+            task=task,
+            attribution=self._attribution() if self.attribution else {},
+            info={"eagerness": float(self.eagerness), "p_act": float(1 - probs["listen"])},
+        )
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _reweight(self, p: torch.Tensor) -> torch.Tensor:
+        w = torch.ones_like(p)
+        names = self.config.actions
+        gain = 0.0 if self.do_not_interrupt else 4.0 ** (2 * float(self.eagerness) - 1)
+        for a in ("backchannel", "interject"):
+            if a in names:
+                w[names.index(a)] = gain
+        return p * w
+
+    def _words(self, logits: torch.Tensor) -> str:
+        replies = self.config.replies
+        logits = logits.float().clone()
+        logits[0] = -math.inf  # something must be said
+        if not self._last_agent_text and AGENT_REPLY in replies:
+            logits[replies.index(AGENT_REPLY)] = -math.inf
+        word = replies[int(logits.argmax())]
+        return self._last_agent_text if word == AGENT_REPLY else word
+
+    def _attribution(self) -> dict[str, float]:
+        cache = self.model.cache
+        att = self.model.blocks[-1].attn.last_attention
+        if cache is None or att is None:
+            return {}
+        w = att[0, :, -1].mean(0).cpu()  # (C,) attention of the decision token
+        s = self.config.tokens_per_turn
+        slot_kind = torch.arange(cache.size) % s  # 0..A-1 audio, A image, A+1 text+state
+        a = self.config.audio_tokens
+        out = {
+            "audio": float(w[slot_kind < a].sum()),
+            "video": float(w[slot_kind == a].sum()),
+            "text": float(w[slot_kind == a + 1].sum()),
+        }
+        age = (cache.turn - 1 - cache.owner).float() * MICROTURN_S  # seconds before this turn
+        lo = -1.0
+        for hi, key in TIME_RANGES:
+            out[key] = float(w[(age > lo) & (age < hi - 1e-6) & (cache.owner >= 0)].sum())
+            lo = hi - 1e-6
+        out["time[<-5s]"] = float(w[(age >= 5.0 - 1e-6) & (cache.owner >= 0)].sum())
+        return out

@@ -1,0 +1,236 @@
+"""Training recipe for the interaction model (`nbduplex train`, or `train(TrainConfig(...))`).
+
+Multitask from the scenario generator (every kind, plus mixtures), train voices only: AdamW,
+linear warm-up then cosine decay, gradient clipping, class-balanced cross-entropy on the action
+head (weights ~ frequency ** -0.5) plus cross-entropy on the word head where a speech action
+is due. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every `save_every` steps hold model,
+optimizer, scheduler, step and RNG states: run the same command again to resume.
+
+    nbduplex train --out runs/m1 --steps 2000 --scenarios 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nbduplex.model.checkpoint import save_checkpoint
+from nbduplex.model.config import ModelConfig
+from nbduplex.model.data import IGNORE, DataConfig, build_dataset, collate
+from nbduplex.model.model import InteractionModel
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (stored in its checkpoints)."""
+
+    out_dir: str = "runs/model"  # checkpoints: last.pt (resumable), model.pt (weights only)
+    steps: int = 2000  # optimizer steps
+    batch_size: int = 8  # sessions per step
+    seq_turns: int = 128  # micro-turns per training crop (<= model.ctx_turns is typical)
+    lr: float = 1e-3  # peak learning rate
+    min_lr: float = 5e-5  # learning rate at the end of the cosine
+    warmup: int = 100  # linear warm-up steps
+    weight_decay: float = 0.05  # AdamW, on matrices only
+    grad_clip: float = 1.0  # max global gradient norm
+    reply_weight: float = 0.5  # weight of the word-head loss
+    time_offset_s: float = 300.0  # random stream-time offsets up to this (long-session robustness)
+    seed: int = 0  # python, numpy and torch seeds
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch CPU threads (0 = leave torch's default)
+    save_every: int = 200  # steps between resumable checkpoints
+    max_minutes: float = 0.0  # stop (and save) after this wall time; 0 = no limit
+    progress: bool = True  # tqdm bars
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def _lr_at(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    p = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * p))
+
+
+def class_weights(examples: list[dict], n_classes: int) -> torch.Tensor:
+    """Action-loss weights ~ count ** -0.5, normalised to a frequency-weighted mean of 1."""
+    counts = np.bincount(np.concatenate([e["action"] for e in examples]), minlength=n_classes)
+    counts = np.maximum(counts, 1).astype(np.float64)
+    w = counts**-0.5
+    w /= (w * counts).sum() / counts.sum()
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def _rng_state(np_rng: np.random.Generator) -> dict:
+    st = {"python": random.getstate(), "numpy": np_rng.bit_generator.state}
+    st["torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def _set_rng_state(st: dict, np_rng: np.random.Generator) -> None:
+    random.setstate(st["python"])
+    np_rng.bit_generator.state = st["numpy"]
+    torch.set_rng_state(st["torch"])
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def losses(model: InteractionModel, batch, weights: torch.Tensor, reply_weight: float):
+    """(total, action loss, reply loss) of one batch."""
+    x, act, rep = batch
+    out = model(x)
+    la = F.cross_entropy(
+        out.action_logits.flatten(0, 1).float(), act.flatten(), weight=weights, ignore_index=IGNORE
+    )
+    lr = torch.zeros((), device=la.device)
+    if (rep != IGNORE).any():
+        lr = F.cross_entropy(
+            out.reply_logits.flatten(0, 1).float(), rep.flatten(), ignore_index=IGNORE
+        )
+    return la + reply_weight * lr, la, lr
+
+
+def train(config: TrainConfig) -> Path:
+    """Train (resuming from `out_dir/last.pt` when present); returns the weights-only checkpoint."""
+    from tqdm.auto import tqdm
+
+    cfg = config
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    )
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    np_rng = np.random.default_rng(cfg.seed)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    examples = build_dataset(cfg.data, cfg.model, progress=cfg.progress)
+    weights = class_weights(examples, len(cfg.model.actions)).to(dev)
+    model = InteractionModel(cfg.model).to(dev)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
+    step, wall = 0, 0.0
+    last = out / "last.pt"
+    if last.is_file():
+        ck = torch.load(last, map_location=dev, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, wall = int(ck["step"]), float(ck.get("meta", {}).get("wall_s", 0.0))
+        _set_rng_state(ck["rng"], np_rng)
+
+    def meta() -> dict:
+        return {
+            "steps": step,
+            "wall_s": wall,
+            "device": str(dev),
+            "threads": torch.get_num_threads(),
+            "params": model.num_parameters(),
+            "examples": len(examples),
+            "micro_turns": int(sum(len(e["action"]) for e in examples)),
+            "train_config": json.loads(json.dumps(asdict(cfg), default=str)),
+            "class_weights": weights.tolist(),
+        }
+
+    def save() -> None:
+        save_checkpoint(
+            last, model, optimizer=opt.state_dict(), step=step, rng=_rng_state(np_rng), meta=meta()
+        )
+
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else None
+    bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=not cfg.progress)
+    t_start = time.perf_counter() - wall
+    model.train()
+    while step < cfg.steps:
+        if cfg.max_minutes and wall > cfg.max_minutes * 60:
+            break
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, cfg)
+        idx = np_rng.integers(0, len(examples), cfg.batch_size)
+        x, act, rep = collate(
+            [examples[i] for i in idx], cfg.model, cfg.seq_turns, np_rng, cfg.time_offset_s
+        )
+        batch = (x.to(dev), act.to(dev), rep.to(dev))
+        if amp is not None:
+            with amp:
+                loss, la, lr_ = losses(model, batch, weights, cfg.reply_weight)
+        else:
+            loss, la, lr_ = losses(model, batch, weights, cfg.reply_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        step += 1
+        wall = time.perf_counter() - t_start
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", act=f"{la.item():.3f}", word=f"{lr_.item():.3f}")
+        if step % cfg.save_every == 0:
+            save()
+    bar.close()
+    save()
+    final = out / "model.pt"
+    save_checkpoint(final, model.eval(), meta=meta())
+    return final
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Arguments of `nbduplex train` (added to `parser` when given)."""
+    p = parser or argparse.ArgumentParser(prog="nbduplex train", description=__doc__.splitlines()[0])
+    d = TrainConfig()
+    p.add_argument("--out", default=d.out_dir, help="run directory (resumes if it has last.pt)")
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--scenarios", type=int, default=d.data.n_scenarios, help="training examples")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=d.threads, help="CPU threads (0: default)")
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time")
+    p.add_argument("--cache-dir", default=None, help="where generated examples are cached")
+    p.add_argument("--d-model", type=int, default=d.model.d_model)
+    p.add_argument("--layers", type=int, default=d.model.n_layers)
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
+    """Entry point of `nbduplex train`: parse (or take parsed) arguments and train."""
+    if not isinstance(args, argparse.Namespace):
+        args = build_parser().parse_args(args)
+    cfg = TrainConfig(
+        out_dir=args.out,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        max_minutes=args.max_minutes,
+        progress=not args.no_progress,
+        data=DataConfig(n_scenarios=args.scenarios, cache_dir=args.cache_dir, seed=args.seed),
+        model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
+    )
+    path = train(cfg)
+    print(f"saved {path}")
+    return path
+
+
+if __name__ == "__main__":
+    train_main()

@@ -1,0 +1,155 @@
+"""End to end in a real browser: JupyterLab + Debian Chromium (Playwright) with a fake camera
+(y4m) and an espeak-ng microphone (wav). The capture widget streams, the cascade decides and
+answers, the speaker plays it (playback spans come back), the timeline draws the decisions;
+also a denied permission and a kernel busy in `time.sleep` while capturing."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser_lab import (
+    Lab,
+    launch,
+    missing_requirements,
+    open_notebook,
+    read_json,
+    run_cell,
+    status_cell,
+    wait_json,
+    write_media,
+    write_notebook,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(missing_requirements() is not None, reason=str(missing_requirements())),
+]
+
+ARTIFACTS = Path(os.environ.get("NBDUPLEX_ARTIFACTS", Path(__file__).parent.parent / "out" / "test-artifacts"))
+
+LIVE_STATUS = """{
+    "stats": lv.stats(),
+    "arrivals": list(lv.capture.arrivals),
+    "state": lv.capture.state,
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab")
+    wav, y4m = write_media(root)
+    live_nb = [
+        "import time, nbduplex\n"
+        "lv = nbduplex.live(policy='openai-server-vad', echo_cancellation=False)\n"
+        + status_cell(LIVE_STATUS, root / "live.json"),
+        "time.sleep(3)  # a busy kernel while capturing",
+    ]
+    write_notebook(root / "live.ipynb", live_nb)
+    denied_nb = [
+        "from IPython.display import display\n"
+        "from nbduplex.widgets import CaptureWidget\n"
+        "cap = CaptureWidget()\ndisplay(cap)\n"
+        + status_cell("{'state': cap.state, 'error': cap.error}", root / "denied.json"),
+    ]
+    write_notebook(root / "denied.ipynb", denied_nb)
+    server = Lab(root).start()
+    yield server, root, wav, y4m
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pw():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+def test_live_capture_decides_speaks_and_draws(lab, pw):
+    server, root, wav, y4m = lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ctx = launch(pw, root / "profile-live", wav, y4m)
+    try:
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        open_notebook(page, server.url("live.ipynb"))
+        run_cell(page, 0)
+        start = page.locator(".nbd-capture button.nbd-start")
+        start.wait_for(timeout=30_000)
+        start.click()
+        page.wait_for_selector(".nbd-capture[data-state=live]", timeout=15_000)
+        page.wait_for_selector(".nbd-capture.is-live .live", state="visible")
+        wait_json(root / "live.json", lambda s: len(s["arrivals"]) >= 15, timeout=20)
+        t_busy = time.time()
+        run_cell(page, 1, wait=False)  # kernel sleeps 3 s while chunks keep coming
+        time.sleep(4.0)
+        status = wait_json(
+            root / "live.json",
+            lambda s: len(s["arrivals"]) >= 35 and s["stats"]["playback_spans"],
+            timeout=25,
+        )
+        page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
+
+        # chunks: contiguous seqs at 5/s, none dropped, also across the busy cell
+        arr = status["arrivals"]
+        seqs = [a[0] for a in arr]
+        assert seqs == list(range(len(seqs))), "gaps or reordering in the chunk stream"
+        rate = (len(arr) - 1) / (arr[-1][1] - arr[0][1])
+        assert 4.7 <= rate <= 5.3, rate
+        cap = status["stats"]["capture"]
+        assert cap["dropped"] == 0 and cap["gaps"] == 0 and cap["bad"] == 0, cap
+        during_busy = [a for a in arr if t_busy + 0.5 < a[1] < t_busy + 2.5]
+        assert len(during_busy) >= 8  # captured while the kernel slept, none lost
+
+        # the cascade decided and answered; the speaker played it and reported back
+        st = status["stats"]
+        assert st["turns"] >= 30 and st["error"] is None, st
+        assert st["actions"].get("respond", 0) >= 1, st["actions"]
+        assert st["speaker_sent"] >= 1 and st["speaking_turns"] >= 1
+        span = st["playback_spans"][0]
+        assert span["end"] > span["start"] and span["start_seq"] >= 1
+
+        # the timeline really drew the micro-turns and the decisions
+        tl = page.locator(".nbd-timeline")
+        assert int(tl.get_attribute("data-total")) >= 30
+        assert int(tl.get_attribute("data-drawn")) >= 20
+        assert '"respond"' in tl.get_attribute("data-actions")
+        sp = page.locator(".nbd-speaker")
+        assert int(sp.get_attribute("data-played")) >= 1
+
+        # click a micro-turn with a decision -> the inspector shows it
+        box = page.locator(".nbd-timeline canvas").bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 30, box["y"] + 100)
+        page.wait_for_selector(".nbd-inspector[data-seq]", timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "live-inspector.png"), full_page=True)
+
+        start.click()  # Stop: the session ends, its trace stays usable
+        page.wait_for_selector(".nbd-capture[data-state=stopped]", timeout=10_000)
+        wait_json(root / "live.json", lambda s: not s["stats"]["running"], timeout=15)
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_denied_permission_is_shown_and_reported(lab, pw):
+    server, root, _, _ = lab
+    ctx = launch(pw, root / "profile-denied", None, None, fake_ui=False)
+    try:
+        page = ctx.new_page()
+        open_notebook(page, server.url("denied.ipynb"))
+        run_cell(page, 0)
+        page.locator(".nbd-capture button.nbd-start").click()
+        page.wait_for_selector(".nbd-capture[data-state=denied]", timeout=15_000)
+        msg = page.locator(".nbd-capture .msg.err").inner_text()
+        assert "Permission denied" in msg
+        status = wait_json(root / "denied.json", lambda s: s["state"] == "denied", timeout=10)
+        assert "NotAllowedError" in status["error"]
+        page.screenshot(path=str(ARTIFACTS / "denied.png"))
+        assert read_json(root / "denied.json")["state"] == "denied"
+    finally:
+        ctx.close()

@@ -1,0 +1,146 @@
+"""Speech synthesis: espeak-ng through ctypes and flite through its binary (real synthesis)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbduplex.microturn import SAMPLE_RATE
+from nbduplex.tts import TTSError, Utterance, espeak, flite, list_voices, synthesize
+
+TEXT = "Say go in five seconds, and then stop."
+
+
+def _check(u: Utterance, n_words: int) -> None:
+    assert u.audio.dtype == np.int16 and u.audio.ndim == 1
+    assert 0.5 < u.duration < 10
+    assert np.sqrt(np.mean(u.audio.astype(np.float64) ** 2)) > 300  # not silent
+    assert len(u.words) == n_words
+    prev = 0.0
+    for _, s, e in u.words:
+        assert prev - 1e-9 <= s <= e <= u.duration + 1e-9
+        prev = s
+
+
+def test_espeak_synthesis_16k_int16_with_word_timings():
+    u = synthesize(TEXT, voice="en-us")
+    _check(u, 8)
+    assert [w for w, _, _ in u.words][:3] == ["Say", "go", "in"]
+    assert u.synth == "espeak" and u.timing == "events"
+    # "stop" is the last word: its audio is louder than the silence after the speech
+    w, s, e = u.words[-1]
+    seg = u.audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)].astype(np.float64)
+    assert w == "stop" and np.abs(seg).mean() > 100
+
+
+def test_espeak_numbers_are_one_token():
+    u = synthesize("what is 17 times 23", voice="en-us")
+    assert [w for w, _, _ in u.words] == ["what", "is", "17", "times", "23"]
+
+
+def test_voices_and_rates_change_the_audio():
+    a = synthesize(TEXT, voice="en-us+f3", rate=175)
+    b = synthesize(TEXT, voice="en-gb-x-rp+m7", rate=175)
+    fast = synthesize(TEXT, voice="en-us+f3", rate=260)
+    high = synthesize(TEXT, voice="en-us+f3", rate=175, pitch=90)
+    assert a.duration > fast.duration * 1.2
+    assert not np.array_equal(a.audio, b.audio)
+    assert not np.array_equal(a.audio[: len(high.audio)], high.audio[: len(a.audio)])
+
+
+def test_espeak_lists_english_accents_and_variants():
+    langs = espeak.english_languages()
+    assert {"en", "en-us", "en-gb-x-rp"} <= set(langs)
+    assert {"f3", "m7", "klatt2"} <= set(espeak.list_variants())
+    voices = list_voices("espeak")
+    assert "en-us+f3" in voices and len(voices) > 200
+    assert espeak.canonical_voice("en-GB+f2") == "en+f2"  # language codes are accepted
+
+
+def test_cache_returns_the_same_read_only_object():
+    a = synthesize("cache me", voice="en-us")
+    assert synthesize("cache me", voice="en-us") is a
+    with pytest.raises(ValueError):
+        a.audio[0] = 1
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_empty_text_is_a_clear_error(text):
+    with pytest.raises(TTSError, match="empty"):
+        synthesize(text)
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"voice": "xx-nowhere"}, "unknown espeak voice"),
+        ({"voice": "en+nosuchvariant"}, "variant"),
+        ({"rate": 5}, "rate"),
+        ({"synth": "festival"}, "unknown synthesiser"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(kw, msg):
+    with pytest.raises(TTSError, match=msg):
+        synthesize("hello", **kw)
+
+
+def test_espeak_is_thread_safe():
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = espeak.synthesize(f"thread number {i}", "en-us").audio
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(4):
+        assert np.array_equal(results[i], espeak.synthesize(f"thread number {i}", "en-us").audio)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["go", "red", "banana", "seven", "um", "window"]), min_size=1, max_size=6
+    )
+)
+def test_word_timings_property(words):
+    u = espeak.synthesize(" ".join(words), "en-us")
+    assert [w for w, _, _ in u.words] == words
+    starts = [s for _, s, _ in u.words]
+    assert starts == sorted(starts)
+    assert all(0 <= s <= e <= u.duration for _, s, e in u.words)
+
+
+needs_flite = pytest.mark.skipif(not flite.available(), reason="flite binary not installed")
+
+
+@needs_flite
+def test_flite_synthesis_and_voices():
+    voices = list_voices("flite")
+    assert {"kal", "slt"} <= set(voices) and "awb_time" not in voices
+    u = synthesize(TEXT, synth="flite", voice="slt")
+    _check(u, 8)
+    assert u.synth == "flite" and u.timing in ("segments", "estimated")
+    k = synthesize(TEXT, synth="flite", voice="kal")  # 8 kHz voice, resampled
+    _check(k, 8)
+    slow = synthesize(TEXT, synth="flite", voice="slt", rate=120)
+    assert slow.duration > u.duration * 1.2
+
+
+@needs_flite
+def test_flite_bad_voice():
+    with pytest.raises(TTSError, match="unknown flite voice"):
+        synthesize("hello", synth="flite", voice="nobody")
+
+
+def test_flite_missing_binary_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(flite.shutil, "which", lambda name: None)
+    assert not flite.available()
+    with pytest.raises(TTSError, match="not installed"):
+        flite._require()
