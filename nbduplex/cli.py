@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--realtime", action="store_true", help="pace the input at wall-clock speed")
     run.add_argument("--voice", default="en-us", help="the model's espeak-ng voice")
+    run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
 
     demo = sub.add_parser("demo", help="a synthetic conversation through a policy, with metrics")
     demo.add_argument("--policy", default="openai-server-vad")
@@ -130,8 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError(f"no such file: {path}")
     texts = [parse_text_arg(s) for s in args.text]
     policy = _resolve(args.policy)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _prepare_out(Path(args.out), overwrite=args.overwrite)
     try:
         source = MediaSource(audio=args.audio, video=args.video, text=texts)
     except SourceError as e:
@@ -160,6 +160,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_out(out: Path, *, overwrite: bool) -> Path:
+    """Create OUT; an earlier run's trace there is replaced only with `overwrite`."""
+    import shutil
+
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} exists and is not a directory")
+    trace_dir = out / "trace"
+    if trace_dir.exists() and any(trace_dir.iterdir()):
+        if not overwrite:
+            raise CliError(f"{out} already holds a run; pass --overwrite or choose another --out")
+        if not (trace_dir / "meta.json").exists():
+            raise CliError(f"{trace_dir} is not an nbduplex trace; refusing to replace it")
+        shutil.rmtree(trace_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def _resolve(name: str):
     from nbduplex.policy import resolve_policy
 
@@ -168,7 +185,7 @@ def _resolve(name: str):
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """`nbduplex demo`: a synthetic conversation, its metrics and a timeline PNG."""
-    from nbduplex.metrics import evaluate
+    from nbduplex.metrics import evaluate, summarize
     from nbduplex.plots import plot_timeline
     from nbduplex.scenarios import SCENARIO_KINDS, generate_scenario
     from nbduplex.session import Session
@@ -180,8 +197,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.kind not in SCENARIO_KINDS:
         raise CliError(f"unknown scenario kind {args.kind!r}; choose from {sorted(SCENARIO_KINDS)}")
     policy = _resolve(args.policy)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _prepare_out(Path(args.out), overwrite=True)
     scenario = generate_scenario(args.kind, seed=args.seed)
     scenario.write(out / "input")
     trace = Trace(
@@ -199,25 +215,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"scenario {args.kind!r} (seed {args.seed}), {len(trace.rows) * 0.2:.1f} s, "
         f"policy {args.policy}"
     )
-    for key, value in _flatten(metrics).items():
-        print(f"  {key:<40} {value}")
+    for key, value in summarize(metrics).items():
+        print(f"  {key:<28} {value:8.3f}" if isinstance(value, float) else f"  {key:<28} {value}")
     print(f"wrote {out}/timeline.png, events.jsonl, output.wav, metrics.json, trace/, input/")
     return 0
-
-
-def _flatten(d: dict, prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            flat.update(_flatten(v, key + "."))
-        elif isinstance(v, float):
-            flat[key] = f"{v:.3f}"
-        elif isinstance(v, list | tuple) and len(v) > 6:
-            flat[key] = f"[{len(v)} values]"
-        else:
-            flat[key] = str(v)
-    return flat
 
 
 if __name__ == "__main__":

@@ -137,6 +137,48 @@ def test_find_expression(text, expected):
     assert find_expression(text) == expected
 
 
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+]
+_ONES += ["fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def spell(n: int) -> str:
+    """English words for 0 <= n < 1e6 ("one hundred and five")."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = "" if n % 100 == 0 else " and " + spell(n % 100)
+        return _ONES[n // 100] + " hundred" + rest
+    rest = "" if n % 1000 == 0 else " " + spell(n % 1000)
+    return spell(n // 1000) + " thousand" + rest
+
+
+@given(st.integers(0, 999_999), st.integers(0, 999), st.sampled_from(["plus", "times", "minus"]))
+@settings(max_examples=80, deadline=None)
+def test_spelled_arithmetic_is_understood(a, b, op):
+    assert words_to_numbers(spell(a)) == str(a)
+    expression = find_expression(f"what is {spell(a)} {op} {spell(b)}?")
+    want = {"plus": a + b, "times": a * b, "minus": a - b}[op]
+    assert calculator(expression) == want
+
+
 def test_words_to_numbers():
     assert words_to_numbers("two thousand and twenty four") == "2024"
     assert words_to_numbers("ninety nine bottles and three") == "99 bottles and 3"
@@ -413,6 +455,8 @@ def test_cancel_supersede_and_duplicates():
         assert agent.tasks[first].reason == f"superseded by task {second}"
         assert [e.text for e in agent.drain_results()] == ["fast"]
 
+        quick = agent.submit("sleepy", at=1.8)
+        assert agent.cancel(quick)  # cancelled before the event loop even started it
         third = agent.submit("sleepy", at=2.0)
         time.sleep(0.05)
         assert agent.cancel(third) and not agent.cancel(third) and not agent.cancel(999)
@@ -426,7 +470,7 @@ def test_cancel_supersede_and_duplicates():
         time.sleep(0.05)
         assert len(agent.running) == 3 and agent.cancel_all("barge-in") == 3
         assert not agent.running
-        assert [h.status for h in agent.history].count("cancelled") == 5
+        assert [h.status for h in agent.history].count("cancelled") == 6
     finally:
         agent.detach()
 
@@ -481,6 +525,8 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             return self._send(404, {"error": "not found"})
         if FakeOpenAI.mode == "http-500":
             return self._send(500, {"error": {"message": "overloaded"}})
+        if FakeOpenAI.mode == "slow":
+            time.sleep(0.6)
         if FakeOpenAI.mode == "garbage":
             return self._send(200, None)
         tool_messages = [m for m in body["messages"] if m["role"] == "tool"]
@@ -503,17 +549,20 @@ class FakeOpenAI(BaseHTTPRequestHandler):
 
     def _send(self, status, payload):
         data = b"<html>oops" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (the timeout test)
+            pass
 
 
 @pytest.fixture
 def endpoint():
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     FakeOpenAI.requests, FakeOpenAI.headers_seen, FakeOpenAI.mode = [], [], "normal"
     yield f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -545,10 +594,12 @@ def test_openai_router_round_trip_with_a_tool_call(endpoint):
     assert kinds == [("agent_task", "what is 17 times 23", "ok"), ("tool_call", "calculator", "ok")]
 
 
-@pytest.mark.parametrize(("mode", "status"), [("http-500", "error"), ("garbage", "error")])
+@pytest.mark.parametrize(
+    ("mode", "status"), [("http-500", "error"), ("garbage", "error"), ("slow", "timeout")]
+)
 def test_openai_router_failures_become_answers(endpoint, mode, status):
     FakeOpenAI.mode = mode
-    agent = BackgroundAgent(router=OpenAIChatRouter(endpoint, "m", timeout=5.0))
+    agent = BackgroundAgent(router=OpenAIChatRouter(endpoint, "m", timeout=0.3))
     try:
         text = agent.ask("what is 2 plus 2", timeout=5.0)
         assert text.startswith("Sorry") and agent.history[-1].status == status

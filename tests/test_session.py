@@ -57,7 +57,9 @@ def test_speech_starts_at_the_next_chunk_and_yield_cuts_it():
     assert any(e.role == "model" for e in policy.seen[3].text)
     out = trace.output_audio()
     assert out.shape == (10 * CHUNK_SAMPLES,)
-    assert not np.any(out[: 3 * CHUNK_SAMPLES]) and np.all(out[3 * CHUNK_SAMPLES : 6 * CHUNK_SAMPLES])
+    assert not np.any(out[: 3 * CHUNK_SAMPLES]) and np.all(
+        out[3 * CHUNK_SAMPLES : 6 * CHUNK_SAMPLES]
+    )
     spans = [sp for sp in trace.spans if sp["kind"] == "model_speech"]
     assert len(spans) == 1 and spans[0]["start"] == pytest.approx(0.6)
 

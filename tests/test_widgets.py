@@ -70,14 +70,14 @@ def test_every_widget_module_is_found_and_guards_render():
 # -- capture ------------------------------------------------------------------------------------
 def test_capture_chunks_become_microturns_with_decoded_frames():
     cap = CaptureWidget()
-    cap._handle_msg(cap, {"type": "start"}, [])
+    cap._on_custom_msg(cap, {"type": "start"}, [])
     now = time.time()
     pcms = []
     for seq in range(3):
         meta, bufs, pcm = chunk_msg(seq, now - 0.2 * (2 - seq))
-        cap._handle_msg(cap, meta, bufs)
+        cap._on_custom_msg(cap, meta, bufs)
         pcms.append(pcm)
-    cap._handle_msg(cap, {"type": "stop"}, [])
+    cap._on_custom_msg(cap, {"type": "stop"}, [])
     turns = list(cap.source())
     assert [t.seq for t in turns] == [0, 1, 2]
     for t, pcm in zip(turns, pcms, strict=True):
@@ -91,13 +91,13 @@ def test_capture_chunks_become_microturns_with_decoded_frames():
 
 def test_capture_counts_gaps_late_and_ignores_malformed_messages():
     cap = CaptureWidget(late_after=0.5)
-    cap._handle_msg(cap, {"type": "start"}, [])
+    cap._on_custom_msg(cap, {"type": "start"}, [])
     now = time.time()
     for seq in (0, 1, 4):  # 2 and 3 never arrive
         meta, bufs, _ = chunk_msg(seq, now, frame=False)
-        cap._handle_msg(cap, meta, bufs)
+        cap._on_custom_msg(cap, meta, bufs)
     meta, bufs, _ = chunk_msg(5, now - 3.0, frame=False)  # a busy kernel delayed it 3 s
-    cap._handle_msg(cap, meta, bufs)
+    cap._on_custom_msg(cap, meta, bufs)
     for bad_meta, bad_bufs in [
         ({"type": "chunk", "seq": 6, "audio": True}, [b"\x00\x01\x02"]),  # odd byte count
         ({"type": "chunk", "audio": True}, [b"\x00\x00"]),  # no seq
@@ -106,10 +106,10 @@ def test_capture_counts_gaps_late_and_ignores_malformed_messages():
         ({"type": "nonsense"}, []),
         ("not a dict", []),
     ]:
-        cap._handle_msg(cap, bad_meta, bad_bufs)
+        cap._on_custom_msg(cap, bad_meta, bad_bufs)
     s = cap.stats
     assert s["gaps"] == 2 and s["bad"] == 6 and cap.late == 1 and s["received"] == 4
-    cap._handle_msg(cap, {"type": "stop"}, [])
+    cap._on_custom_msg(cap, {"type": "stop"}, [])
     turns = list(cap.source())
     assert [t.seq for t in turns] == [0, 1, 2, 3, 4, 5]
     assert Flag.MISSING in turns[2].flags and Flag.MISSING in turns[3].flags
@@ -119,8 +119,8 @@ def test_capture_counts_gaps_late_and_ignores_malformed_messages():
 def test_capture_video_only_chunk_is_flagged_missing_audio():
     cap = CaptureWidget(mode="video")
     meta = {"type": "chunk", "seq": 0, "t1": time.time() * 1000, "audio": False, "frame": {}}
-    cap._handle_msg(cap, meta, [jpeg()])
-    cap._handle_msg(cap, {"type": "stop"}, [])
+    cap._on_custom_msg(cap, meta, [jpeg()])
+    cap._on_custom_msg(cap, {"type": "stop"}, [])
     (turn,) = list(cap.source())
     assert Flag.MISSING in turn.flags and turn.frames[0].shape == (120, 160, 3)
 
@@ -136,12 +136,12 @@ def test_capture_denied_raises_and_restart_gets_a_fresh_assembler():
     cap.state = "idle"
     started = []
     cap.on_start(started.append)
-    cap._handle_msg(cap, {"type": "start"}, [])
+    cap._on_custom_msg(cap, {"type": "start"}, [])
     first = cap.assembler
     meta, bufs, _ = chunk_msg(0, time.time())
-    cap._handle_msg(cap, meta, bufs)
-    cap._handle_msg(cap, {"type": "stop"}, [])
-    cap._handle_msg(cap, {"type": "start"}, [])
+    cap._on_custom_msg(cap, meta, bufs)
+    cap._on_custom_msg(cap, {"type": "stop"}, [])
+    cap._on_custom_msg(cap, {"type": "start"}, [])
     assert cap.assembler is not first and started == [cap, cap] and cap.received == 0
 
 
@@ -169,10 +169,10 @@ def test_playback_spans_go_into_the_trace():
     sp = SpeakerWidget()
     sp.on_span(trace_span_writer(trace))
     t0 = time.time() * 1000
-    sp._handle_msg(sp, {"type": "span", "start_seq": 5, "end_seq": 9, "start": t0, "end": t0 + 1000}, [])
-    sp._handle_msg(sp, {"type": "span", "start_seq": 12, "end_seq": 20, "start": t0, "end": t0 + 300, "cut": True}, [])
-    sp._handle_msg(sp, {"type": "span", "start_seq": 9, "end_seq": 2, "start": 0, "end": 0}, [])
-    sp._handle_msg(sp, {"type": "span"}, [])
+    sp._on_custom_msg(sp, {"type": "span", "start_seq": 5, "end_seq": 9, "start": t0, "end": t0 + 1000}, [])
+    sp._on_custom_msg(sp, {"type": "span", "start_seq": 12, "end_seq": 20, "start": t0, "end": t0 + 300, "cut": True}, [])
+    sp._on_custom_msg(sp, {"type": "span", "start_seq": 9, "end_seq": 2, "start": 0, "end": 0}, [])
+    sp._on_custom_msg(sp, {"type": "span"}, [])
     spans = [s for s in trace.spans if s["kind"] == "playback"]
     assert len(spans) == 2 == len(sp.spans)
     assert spans[0]["start"] == pytest.approx(1.0) and spans[0]["end"] == pytest.approx(2.0)
@@ -240,7 +240,7 @@ def test_timeline_queues_until_ready_then_streams_and_selects():
     tl.extend(make_rows(3000))
     tl.set_spans([{"kind": "user_speech", "start": 0.0, "end": 1.0, "label": "hi"}])
     assert sent == []  # nothing before the front end is ready
-    tl._handle_msg(tl, {"type": "ready"}, [])
+    tl._on_custom_msg(tl, {"type": "ready"}, [])
     turns = [m for m, _ in sent if m["type"] == "turns"]
     assert sum(m["n"] for m in turns) == 3000
     assert [m for m, _ in sent if m["type"] == "spans"][0]["spans"][0]["label"] == "hi"
@@ -251,9 +251,9 @@ def test_timeline_queues_until_ready_then_streams_and_selects():
         tl.append(make_rows(1, 5000)[0])
     picked = []
     tl.on_select(picked.append)
-    tl._handle_msg(tl, {"type": "select", "seq": 42}, [])
-    tl._handle_msg(tl, {"type": "select", "seq": "x"}, [])
-    tl._handle_msg(tl, {"type": "perf", "tag": "live", "p50": 0.4, "p95": 1.2, "n": 60}, [])
+    tl._on_custom_msg(tl, {"type": "select", "seq": 42}, [])
+    tl._on_custom_msg(tl, {"type": "select", "seq": "x"}, [])
+    tl._on_custom_msg(tl, {"type": "perf", "tag": "live", "p50": 0.4, "p95": 1.2, "n": 60}, [])
     assert picked == [42] and tl.perf["p95"] == 1.2
 
 
@@ -280,17 +280,17 @@ def test_live_session_end_to_end_without_a_browser():
     lv = LiveSession("openai-server-vad", mode="both", echo_cancellation=False)
     sent = spy(lv.speaker)
     spy(lv.timeline)
-    lv.timeline._handle_msg(lv.timeline, {"type": "ready"}, [])
-    lv.capture._handle_msg(lv.capture, {"type": "start"}, [])
+    lv.timeline._on_custom_msg(lv.timeline, {"type": "ready"}, [])
+    lv.capture._on_custom_msg(lv.capture, {"type": "start"}, [])
     chunks = speech_chunks()
     now = time.time()
     for seq, pcm in enumerate(chunks):
         meta = {"type": "chunk", "seq": seq, "t1": (now + 0.2 * seq) * 1000, "audio": True,
                 "frame": {"width": 64, "height": 48} if seq % 2 == 0 else None}
         bufs = [pcm.tobytes()] + ([jpeg(64, 48)] if seq % 2 == 0 else [])
-        lv.capture._handle_msg(lv.capture, meta, bufs)
+        lv.capture._on_custom_msg(lv.capture, meta, bufs)
     lv.controls.eagerness = 0.9
-    lv.capture._handle_msg(lv.capture, {"type": "stop"}, [])
+    lv.capture._on_custom_msg(lv.capture, {"type": "stop"}, [])
     trace = lv.session.wait(20)
     assert not lv.running and len(trace) == len(chunks)
     actions = {r["action"] for r in trace.rows}

@@ -159,9 +159,13 @@ class BackgroundAgent:
 
     # -- session hooks (called from the session's loop thread) ---------------------------------
     def attach(self, session: Any) -> None:
-        """Start serving `session`: spans go to `session.trace`, results to its stream."""
+        """Start serving `session`: spans go to `session.trace`, results to its stream.
+
+        Answers left over from an earlier session are dropped (they stay in `.history`)."""
         if self.session is not None and self.session is not session:
             self.detach()
+        if self.session is not session:
+            self.drain_results()
         self.session = session
         self.trace = getattr(session, "trace", None)
         self._start_loop()
@@ -337,8 +341,11 @@ class BackgroundAgent:
         job.reason = reason
         self._finish(job, "cancelled", reason, post=False)
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._cancel_in_loop, job)
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._cancel_in_loop, job)
+            except RuntimeError:  # the loop has just closed: nothing of the task runs any more
+                job.settled = True
 
     @staticmethod
     def _cancel_in_loop(job: AgentTask) -> None:

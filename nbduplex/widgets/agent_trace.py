@@ -50,7 +50,7 @@ class AgentTraceWidget(anywidget.AnyWidget):
         self.now = 0.0
         self._key: tuple = ()
         self._lock = threading.Lock()
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
 
     def update(self, spans: Iterable[dict], now: float | None = None) -> bool:
         """Show these spans; returns True if a message was sent (something changed)."""
@@ -71,7 +71,7 @@ class AgentTraceWidget(anywidget.AnyWidget):
         if self.trace is not None:
             self.update(self.trace.spans, float(row.get("t", 0.0)) + 0.2)
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         if isinstance(content, dict) and content.get("type") == "ready":
             with self._lock:
                 self.send({"type": "spans", "spans": self.spans, "now": self.now})

@@ -78,7 +78,7 @@ class CaptureWidget(anywidget.AnyWidget):
         self._on_start: list[Callable[[CaptureWidget], None]] = []
         self._on_stop: list[Callable[[CaptureWidget], None]] = []
         self._live = threading.Event()
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
         self.observe(self._on_state, names="state")
 
     # -- public API -------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ class CaptureWidget(anywidget.AnyWidget):
         }
 
     # -- message handling (kernel shell or subshell thread: timestamp + enqueue only) -----------
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         recv = time.time()
         if not isinstance(content, dict):
             self._bad += 1

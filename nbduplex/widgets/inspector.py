@@ -68,7 +68,7 @@ class InspectorWidget(anywidget.AnyWidget):
         self.trace = trace
         self._last: tuple[dict, list] | None = None
         self._lock = threading.Lock()
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
 
     def show(self, seq: int, trace: Any = None) -> dict:
         """Inspect micro-turn `seq` of `trace` (default: the trace given at construction)."""
@@ -89,7 +89,7 @@ class InspectorWidget(anywidget.AnyWidget):
             self.send(meta, buffers=bufs)
         return meta
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         if isinstance(content, dict) and content.get("type") == "ready":
             with self._lock:
                 if self._last is not None:

@@ -40,7 +40,7 @@ class SpeakerWidget(anywidget.AnyWidget):
         self.sent = 0  # chunks sent to the browser
         self.ready = False  # a front end has rendered
         self._on_span: list[SpanCallback] = []
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
 
     def play(self, seq: int, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         """Send one chunk of int16 mono audio (output chunk `seq`) to be played."""
@@ -67,7 +67,7 @@ class SpeakerWidget(anywidget.AnyWidget):
         if out is not None and np.any(out):
             self.play(turn.seq, out)
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         if not isinstance(content, dict):
             return
         if content.get("type") == "ready":

@@ -110,7 +110,7 @@ class TimelineWidget(anywidget.AnyWidget):
         self.perf_reports: list[dict[str, Any]] = []
         self._on_select: list[Callable[[int], None]] = []
         self._trace: Any = None
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
 
     # -- data -----------------------------------------------------------------------------------
     def append(self, row: dict) -> None:
@@ -180,7 +180,7 @@ class TimelineWidget(anywidget.AnyWidget):
             meta, bufs = encode_rows(rows[i : i + _SNAPSHOT_ROWS])
             self.send(meta, buffers=bufs)
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")
