@@ -10,7 +10,33 @@ from nbduplex.policy import Policy, resolve_policy
 
 __version__ = "0.1.0"
 
+# Heavier parts load on first use, so `import nbduplex` stays fast and needs no front end.
+_LAZY = {
+    "Session": "nbduplex.session",
+    "Speaker": "nbduplex.speaker",
+    "Trace": "nbduplex.trace",
+    "generate_scenario": "nbduplex.scenarios",
+    "live": "nbduplex.widgets",
+    "replay": "nbduplex.widgets",
+    "load_model": "nbduplex.model",
+    "load_policy": "nbduplex.model",
+    "evaluate": "nbduplex.metrics",
+    "plot_timeline": "nbduplex.plots",
+    "plot_decisions": "nbduplex.plots",
+    "plot_agent_trace": "nbduplex.plots",
+    "BackgroundAgent": "nbduplex.agent",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nbduplex' has no attribute {name!r}")
+
 __all__ = [
+    *_LAZY,
     "ACTIONS",
     "CHUNK_SAMPLES",
     "MICROTURN_S",
@@ -24,11 +50,3 @@ __all__ = [
     "resolve_policy",
 ]
 
-
-def __getattr__(name: str):
-    """`nbduplex.live` / `nbduplex.replay`, imported lazily (they need anywidget/ipywidgets)."""
-    if name in ("live", "replay"):
-        from nbduplex import widgets
-
-        return getattr(widgets, name)
-    raise AttributeError(f"module 'nbduplex' has no attribute {name!r}")

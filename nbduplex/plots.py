@@ -48,6 +48,17 @@ MAX_TEXT_LABELS = 40  # beyond this many, span/speech labels are left out
 
 
 # ----------------------------------------------------------------- data helpers
+class PlotFigure(Figure):
+    """A matplotlib Figure that shows itself as a PNG in Jupyter, with or without pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
 def _window(trace: Trace, start: float | None, end: float | None) -> tuple[list, float, float]:
     rows = trace.rows
     t0 = float(start) if start is not None else trace.start_time
@@ -128,7 +139,7 @@ def _host(
 ) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=figsize, layout=layout)
+    fig = PlotFigure(figsize=figsize, layout=layout)
     return fig, fig.add_subplot()
 
 
@@ -196,7 +207,7 @@ def plot_timeline(
     """
     rows, t0, t1 = _window(trace, start, end)
     if ax is None:
-        fig, (x0, y0, w, h) = Figure(figsize=(12.0, 6.5)), (0.09, 0.08, 0.88, 0.84)
+        fig, (x0, y0, w, h) = PlotFigure(figsize=(12.0, 6.5)), (0.09, 0.08, 0.88, 0.84)
     else:  # the lanes take the place of the given axes
         fig, (x0, y0, w, h) = ax.figure, ax.get_position().bounds
         ax.set_axis_off()

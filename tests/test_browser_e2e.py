@@ -123,8 +123,10 @@ def test_live_capture_decides_speaks_and_draws(lab, pw):
         assert int(sp.get_attribute("data-played")) >= 1
 
         # click a micro-turn with a decision -> the inspector shows it
-        box = page.locator(".nbd-timeline canvas").bounding_box()
-        page.mouse.click(box["x"] + box["width"] - 30, box["y"] + 100)
+        canvas = page.locator(".nbd-timeline canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        canvas.click(position={"x": box["width"] - 30, "y": 100})
         page.wait_for_selector(".nbd-inspector[data-seq]", timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "live-inspector.png"), full_page=True)
 

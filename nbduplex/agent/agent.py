@@ -7,7 +7,9 @@ id; results come back through a thread-safe queue as `TextEvent("agent", text)`.
 
 Each task is routed to tools (rules by default, or an OpenAI-compatible model) and recorded as
 an "agent_task" span on track `task-<id>`, with a "tool_call" span per tool call on the same
-track. Span times are stream seconds: the submit time `at` plus the wall time elapsed since.
+track. Span times are stream seconds: the submit time `at` plus the wall time elapsed since,
+but never before the session's current micro-turn (a replay faster than real time moves the
+stream on faster than the wall clock).
 Spans are written to the session's trace (thread-safe) as they open and close, and also kept
 in the agent's own `.spans` (with agent-local ids), attached or not.
 
@@ -324,14 +326,17 @@ class BackgroundAgent:
             own = self.tools[name].timeout if name in self.tools else None
             limit = own or self.timeout
             span = self._open_span(
-                "tool_call", job.now(), job, label=name, tool=name, args=dict(args or {})
+                "tool_call", self._now(job), job, label=name, parent=job.span, tool=name, args=args
             )
             try:
                 result = await self.tools.call(name, args, timeout=limit)
             except asyncio.CancelledError:
-                self._close_span(span, job.now(), status="cancelled")
+                self._close_span(span, self._now(job), status="cancelled")
                 raise
-            self._close_span(span, job.now(), status=result.status, result=result.text[:500])
+            done = {"status": result.status, "result": result.text[:500]}
+            if not result.ok:
+                done["error"] = result.error[:500]
+            self._close_span(span, self._now(job), **done)
             return result
 
         return call
@@ -356,14 +361,18 @@ class BackgroundAgent:
         with self._lock:
             if job.status != "running":
                 return
-            job.status, job.result, job.ended = status, text, job.now()
-            self._close_span(job.span, job.ended, status=status, result=text[:500])
+            job.status, job.result, job.ended = status, text, self._now(job)
+            done = {"status": status, "result": text[:500]}
+            if status in ("error", "timeout"):
+                done["error"] = text[:500]
+            self._close_span(job.span, job.ended, **done)
             self.history.append(HistoryEntry(job.text, text, status, job.at, job.ended))
             if post:
                 self._results.put(TextEvent("agent", text))
             self._idle.notify_all()
 
     def _open_span(self, kind: str, start: float, job: AgentTask, label: str, **data: Any) -> int:
+        """Open a span on the task's track (`parent`: the agent-local id of the task span)."""
         with self._lock:
             local = len(self.spans)
             track = f"task-{job.id}"
@@ -372,6 +381,8 @@ class BackgroundAgent:
             self.spans.append(span)
             if self.trace is not None:
                 extra = {k: v for k, v in span.items() if k not in _SPAN_HEAD}
+                if "parent" in extra:  # the trace numbers spans its own way
+                    extra["parent"] = self._trace_ids.get(extra["parent"])
                 try:
                     trace_id = self.trace.add_span(kind, start, track=track, label=label, **extra)
                     self._trace_ids[local] = trace_id
@@ -389,6 +400,11 @@ class BackgroundAgent:
                     self.trace.end_span(self._trace_ids[local], span["end"], **data)
                 except Exception:  # as above
                     log.exception("could not end an agent span in the trace")
+
+    def _now(self, job: AgentTask) -> float:
+        """Stream time now for `job`: its own clock, at least the session's position."""
+        t = job.now()
+        return max(t, self._stream_now()) if self.session is not None else t
 
     def _stream_now(self) -> float:
         if self.session is not None:

@@ -63,7 +63,7 @@ class ModelConfig:
     audio_group: int = 8  # dMel frames per audio token (divides 16): 8 -> 2 audio tokens
     image_size: int = 32  # frames are downscaled to image_size x image_size RGB pixels
     max_text_bytes: int = 48  # bytes of text per micro-turn (longer text is cut)
-    ctx_turns: int = 128  # micro-turns held in the KV cache = training context (25.6 s)
+    ctx_turns: int = 96  # micro-turns held in the KV cache = training context (19.2 s)
     sink_turns: int = 1  # first micro-turns kept forever (attention sink)
     rope_base: float = 10_000.0  # RoPE base, positions counted in tokens
     time_periods: tuple[float, float] = (0.4, 80.0)  # seconds, shortest / longest sinusoid

@@ -35,8 +35,8 @@ class TrainConfig:
 
     out_dir: str = "runs/model"  # checkpoints: last.pt (resumable), model.pt (weights only)
     steps: int = 2000  # optimizer steps
-    batch_size: int = 8  # sessions per step
-    seq_turns: int = 128  # micro-turns per training crop (<= model.ctx_turns is typical)
+    batch_size: int = 6  # sessions per step
+    seq_turns: int = 96  # micro-turns per training crop (= model.ctx_turns is typical)
     lr: float = 1e-3  # peak learning rate
     min_lr: float = 5e-5  # learning rate at the end of the cosine
     warmup: int = 100  # linear warm-up steps

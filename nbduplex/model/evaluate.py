@@ -1,0 +1,162 @@
+"""Evaluate a policy on held-out scenarios: FD-bench v1 timing plus the task accuracies.
+
+    from nbduplex.model.evaluate import evaluate, evaluation_table
+    r = evaluate("model", "heldout")        # or "flite" (another synthesiser), "train"
+    evaluation_table({"model": r, ...})     # pandas DataFrame
+
+Each scenario runs through the real session loop (`nbduplex.session.Session`: the same
+MicroTurns, speaker and model-speaking flag as a live session), then:
+- FD-bench v1 metrics from `nbduplex.metrics` (events pooled over all scenarios; turn-taking
+  latency is the *median* over takeovers);
+- TimeSpeak / CueSpeak accuracy: an instructed utterance counts when the model starts saying
+  the right word within +-0.5 s (TimeSpeak) / +-0.6 s (CueSpeak) of the ideal start (the
+  labels' `tolerance_s`; the ideal start is the end of the expected micro-turn);
+- counting: the count said = the largest number word spoken during the motion (plus 2 s);
+  OBO = share with |count - truth| <= 1, MAE = mean |count - truth| / truth;
+- visual interjection: hit rate (speech within 3 s of the object appearing) and median latency;
+- delegation: share of requests with a `delegate` action within 1.5 s of the turn end.
+Splits: "heldout" = espeak voices never used in training, "flite" = the flite synthesiser
+(never used in training), "train" = training voices with unseen seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nbduplex.decision import SPEECH_ACTIONS
+from nbduplex.microturn import MICROTURN_S
+
+SPLITS = {"heldout": ("espeak", "heldout"), "flite": ("flite", None), "train": ("espeak", "train")}
+NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+           "ten", "eleven", "twelve"]  # fmt: skip
+EVAL_SEED = 10_000  # evaluation seeds start here (training seeds are random 31-bit numbers)
+
+
+def _norm(s: str) -> str:
+    return s.lower().strip(" .!?,")
+
+
+def _utterances(rows: list[dict]) -> list[tuple[float, str, str]]:
+    """(speech start time, action, words) of every speech decision."""
+    out = []
+    for r in rows:
+        if r["action"] in {a.value for a in SPEECH_ACTIONS} and not r.get("info", {}).get(
+            "suppressed"
+        ):
+            out.append((float(r["t"]) + MICROTURN_S, r["action"], str(r.get("text") or "")))
+    return out
+
+
+def task_scores(rows: list[dict], labels) -> dict[str, list[float]]:
+    """Per-event task outcomes of one session (lists, so sessions can be pooled)."""
+    utt = _utterances(rows)
+    out: dict[str, list[float]] = {k: [] for k in
+           ("timespeak", "cuespeak", "count_obo", "count_mae", "visual_hit", "visual_latency",
+            "delegation", "agent_answer")}  # fmt: skip
+    for e in labels.expected:
+        ideal = (e.seq + 1) * MICROTURN_S
+        ok = any(abs(s - ideal) <= e.tolerance_s + 1e-6 and _norm(w) == _norm(e.text)
+                 for s, _, w in utt)  # fmt: skip
+        if e.cause == "timespeak":
+            out["timespeak"].append(float(ok))
+        elif e.cause == "cue":
+            out["cuespeak"].append(float(ok))
+        elif e.cause == "agent_result":
+            out["agent_answer"].append(float(ok))
+        elif e.cause == "visual":
+            lat = [s - e.t for s, _, _ in utt if e.t - 1e-6 <= s <= e.t + 3.0]
+            out["visual_hit"].append(float(bool(lat)))
+            if lat:
+                out["visual_latency"].append(min(lat))
+        elif e.cause == "delegation":
+            hit = any(r["action"] == "delegate" and e.t - 0.2 <= r["t"] <= e.t + 1.5 for r in rows)
+            out["delegation"].append(float(hit))
+    for m in labels.motion:
+        said = [NUMBERS.index(_norm(w)) for s, _, w in utt
+                if m.start <= s <= m.end + 2.0 and _norm(w) in NUMBERS]  # fmt: skip
+        pred = max(said, default=0)
+        out["count_obo"].append(float(abs(pred - m.count) <= 1))
+        out["count_mae"].append(abs(pred - m.count) / m.count)
+    return out
+
+
+def _pool(results: list[dict]) -> dict[str, float]:
+    """Pool FD-bench events of many sessions into one summary."""
+    ev = {k: [e for r in results for e in r.get(k, {}).get("events", [])]
+          for k in ("pause", "turn", "interrupt")}  # fmt: skip
+    lat = [e["latency"] for e in ev["turn"] if e["latency"] is not None]
+    spoken = [e for e in ev["interrupt"] if e["model_speaking"]]
+    bc = [r["backchannel"] for r in results if "backchannel" in r]
+    n_opp = sum(b["n_opportunities"] for b in bc)
+    hits = sum(b["hit_rate"] * b["n_opportunities"] for b in bc if b["n_opportunities"])
+
+    def mean(xs):
+        return float(np.mean(xs)) if len(xs) else math.nan
+
+    return {
+        "pause.tor": mean([e["tor"] for e in ev["pause"]]),
+        "turn.tor": mean([e["tor"] for e in ev["turn"]]),
+        "turn.latency_median_s": float(np.median(lat)) if lat else math.nan,
+        "interrupt.stopped_rate": mean([e["stopped"] for e in spoken]),
+        "interrupt.n_model_speaking": float(len(spoken)),
+        "backchannel.freq_per_s": sum(b["count"] for b in bc) / max(1e-9, sum(b["duration"] for b in bc)),
+        "backchannel.hit_rate": hits / n_opp if n_opp else math.nan,
+    }
+
+
+def evaluate(
+    policy: Any = "model",
+    split: str = "heldout",
+    *,
+    n_per_kind: int = 4,
+    kinds: list[str] | None = None,
+    seed: int = EVAL_SEED,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Run `n_per_kind` scenarios of every kind through `policy`; pooled metrics (see above)."""
+    from tqdm.auto import tqdm
+
+    from nbduplex.metrics import evaluate as fd_evaluate
+    from nbduplex.policy import resolve_policy
+    from nbduplex.scenarios import SCENARIO_KINDS, generate_scenario
+    from nbduplex.session import Session
+
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
+    synth, voices = SPLITS[split]
+    pol = resolve_policy(policy) if isinstance(policy, str) else policy
+    kinds = list(kinds or SCENARIO_KINDS)
+    fd, tasks = [], {}
+    jobs = [(k, seed + i) for k in kinds for i in range(n_per_kind)]
+    for kind, s in tqdm(jobs, desc=f"eval {split}", disable=not progress):
+        sc = generate_scenario(kind, s, synth=synth, voices=voices)
+        trace = Session(sc.source(), pol, realtime=False).run()
+        rows = list(trace.rows)
+        fd.append(fd_evaluate(rows, sc.labels))
+        for k, v in task_scores(rows, sc.labels).items():
+            tasks.setdefault(k, []).extend(v)
+    out = _pool(fd)
+    mean = {k: (float(np.mean(v)) if v else math.nan) for k, v in tasks.items()}
+    out.update({
+        "timespeak.acc": mean["timespeak"],
+        "cuespeak.acc": mean["cuespeak"],
+        "count.obo": mean["count_obo"],
+        "count.mae": mean["count_mae"],
+        "visual.hit_rate": mean["visual_hit"],
+        "visual.latency_median_s": float(np.median(tasks["visual_latency"]))
+        if tasks.get("visual_latency") else math.nan,
+        "delegation.acc": mean["delegation"],
+        "agent_answer.acc": mean["agent_answer"],
+        "scenarios": float(len(jobs)),
+    })  # fmt: skip
+    return out
+
+
+def evaluation_table(results: dict[str, dict[str, float]]):
+    """{name: evaluate(...)} -> pandas DataFrame (one row per policy/split)."""
+    import pandas as pd
+
+    return pd.DataFrame.from_dict(results, orient="index")
