@@ -18,17 +18,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 def main() -> None:
     import torch
 
-    from nbduplex.scenarios import generate_scenario
+    from nbduplex.scenarios import generate_mixture
     from nbduplex.session import Session
 
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser()
     ap.add_argument("--policy", default="openai-server-vad")
-    ap.add_argument("--kind", default="turn_taking")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    scenario = generate_scenario(args.kind, seed=1)
+    scenario = generate_mixture(seed=1)  # every scenario kind: about a minute of input
     turns = list(scenario.source())
     Session(turns[:10], args.policy).run()  # warm-up: model load, TTS cache
     rates = []

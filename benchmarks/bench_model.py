@@ -26,7 +26,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--context-turns", type=int, default=3000)
-    ap.add_argument("--checkpoint", default=None, help="a checkpoint's config (default: ModelConfig())")
+    ap.add_argument(
+        "--checkpoint", default=None, help="a checkpoint's config (default: ModelConfig())"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"

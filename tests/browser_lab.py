@@ -53,7 +53,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_media(directory: Path, text: str = "hello there, how are you doing today?") -> tuple[Path, Path]:
+def write_media(
+    directory: Path, text: str = "hello there, how are you doing today?"
+) -> tuple[Path, Path]:
     """An espeak-ng speech wav (speech then 2.5 s of silence, looped by Chromium) and a y4m."""
     import soundfile as sf
 
@@ -77,10 +79,18 @@ def write_media(directory: Path, text: str = "hello there, how are you doing tod
 def write_notebook(path: Path, cells: list[str]) -> Path:
     nb = {
         "cells": [
-            {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": c,
+                "outputs": [],
+                "execution_count": None,
+            }
             for c in cells
         ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -122,7 +132,9 @@ def wait_json(path: Path, pred, timeout: float, poll: float = 0.2) -> dict[str, 
         if last is not None and pred(last):
             return last
         time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting on {path.name}: {str(last)[:2000]}")
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting on {path.name}: {str(last)[:2000]}"
+    )
 
 
 class Lab:
@@ -198,7 +210,9 @@ def launch(pw, profile: Path, wav: Path | None, y4m: Path | None, *, fake_ui: bo
 def open_notebook(page, url: str, timeout: float = 60.0) -> None:
     """Open a notebook in JupyterLab and wait until its kernel is idle."""
     page.goto(url)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=timeout * 1000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell", timeout=timeout * 1000
+    )
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
     page.wait_for_function(
         """() => { const w = window.jupyterapp.shell.currentWidget;

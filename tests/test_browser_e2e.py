@@ -29,12 +29,18 @@ pytestmark = [
     pytest.mark.skipif(missing_requirements() is not None, reason=str(missing_requirements())),
 ]
 
-ARTIFACTS = Path(os.environ.get("NBDUPLEX_ARTIFACTS", Path(__file__).parent.parent / "out" / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("NBDUPLEX_ARTIFACTS", Path(__file__).parent.parent / "out" / "test-artifacts")
+)
 
 LIVE_STATUS = """{
     "stats": lv.stats(),
     "arrivals": list(lv.capture.arrivals),
     "state": lv.capture.state,
+    "respond_seqs": [
+        r["seq"] for r in (lv.trace.rows if lv.trace else []) if r["action"] == "respond"
+    ],
+    "inspected": lv.inspector.seq,
 }"""
 
 
@@ -123,11 +129,14 @@ def test_live_capture_decides_speaks_and_draws(lab, pw):
         assert int(sp.get_attribute("data-played")) >= 1
 
         # click a micro-turn with a decision -> the inspector shows it
+        seq = status["respond_seqs"][0]
+        x0, pps, gut = (float(tl.get_attribute(f"data-{k}")) for k in ("x0", "pps", "gutter"))
         canvas = page.locator(".nbd-timeline canvas")
         canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        canvas.click(position={"x": box["width"] - 30, "y": 100})
-        page.wait_for_selector(".nbd-inspector[data-seq]", timeout=10_000)
+        canvas.click(position={"x": gut + ((seq + 0.5) * 0.2 - x0) * pps, "y": 100})
+        page.wait_for_selector(f".nbd-inspector[data-seq='{seq}']", timeout=10_000)
+        assert "respond" in page.locator(".nbd-inspector").inner_text()
+        wait_json(root / "live.json", lambda s: s["inspected"] == seq, timeout=5)
         page.screenshot(path=str(ARTIFACTS / "live-inspector.png"), full_page=True)
 
         start.click()  # Stop: the session ends, its trace stays usable

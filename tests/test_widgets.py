@@ -47,7 +47,11 @@ def jpeg(w=160, h=120, colour=(200, 30, 30)) -> bytes:
 def chunk_msg(seq: int, end_s: float, *, frame: bool = True):
     pcm = (np.sin(np.arange(CHUNK_SAMPLES) * 0.05 + seq) * 8000).astype(np.int16)
     meta = {"type": "chunk", "seq": seq, "t0": (end_s - 0.2) * 1000, "t1": end_s * 1000}
-    meta |= {"level": -12.0, "audio": True, "frame": {"width": 160, "height": 120} if frame else None}
+    meta |= {
+        "level": -12.0,
+        "audio": True,
+        "frame": {"width": 160, "height": 120} if frame else None,
+    }
     bufs = [memoryview(pcm.tobytes())] + ([memoryview(jpeg())] if frame else [])
     return meta, bufs, pcm
 
@@ -169,8 +173,14 @@ def test_playback_spans_go_into_the_trace():
     sp = SpeakerWidget()
     sp.on_span(trace_span_writer(trace))
     t0 = time.time() * 1000
-    sp._on_custom_msg(sp, {"type": "span", "start_seq": 5, "end_seq": 9, "start": t0, "end": t0 + 1000}, [])
-    sp._on_custom_msg(sp, {"type": "span", "start_seq": 12, "end_seq": 20, "start": t0, "end": t0 + 300, "cut": True}, [])
+    sp._on_custom_msg(
+        sp, {"type": "span", "start_seq": 5, "end_seq": 9, "start": t0, "end": t0 + 1000}, []
+    )
+    sp._on_custom_msg(
+        sp,
+        {"type": "span", "start_seq": 12, "end_seq": 20, "start": t0, "end": t0 + 300, "cut": True},
+        [],
+    )
     sp._on_custom_msg(sp, {"type": "span", "start_seq": 9, "end_seq": 2, "start": 0, "end": 0}, [])
     sp._on_custom_msg(sp, {"type": "span"}, [])
     spans = [s for s in trace.spans if s["kind"] == "playback"]
@@ -190,10 +200,16 @@ def make_rows(n: int, start: int = 0, rng=None) -> list[dict]:
         p = rng.dirichlet(np.ones(len(ACTIONS)))
         rows.append(
             {
-                "seq": i, "t": i * 0.2, "level_db": float(rng.uniform(-90, 0)), "action": a,
-                "probs": dict(zip(ACTIONS, p.tolist(), strict=True)), "speaking": bool(i % 3 == 0),
-                "user_text": "hi" if i % 7 == 0 else "", "text": "okay" if a == "respond" else "",
-                "step_ms": 0.5, "flags": ["missing"] if i % 11 == 0 else [],
+                "seq": i,
+                "t": i * 0.2,
+                "level_db": float(rng.uniform(-90, 0)),
+                "action": a,
+                "probs": dict(zip(ACTIONS, p.tolist(), strict=True)),
+                "speaking": bool(i % 3 == 0),
+                "user_text": "hi" if i % 7 == 0 else "",
+                "text": "okay" if a == "respond" else "",
+                "step_ms": 0.5,
+                "flags": ["missing"] if i % 11 == 0 else [],
             }
         )
     return rows
@@ -260,8 +276,10 @@ def test_timeline_queues_until_ready_then_streams_and_selects():
 def test_agent_trace_sends_only_on_change():
     ag = AgentTraceWidget()
     sent = spy(ag)
-    spans = [{"id": 0, "kind": "agent_task", "start": 1.0, "end": 3.0, "label": "look up"},
-             {"id": 1, "kind": "user_speech", "start": 0.0, "end": 1.0}]
+    spans = [
+        {"id": 0, "kind": "agent_task", "start": 1.0, "end": 3.0, "label": "look up"},
+        {"id": 1, "kind": "user_speech", "start": 0.0, "end": 1.0},
+    ]
     assert ag.update(spans, 4.0) and not ag.update(spans, 4.2)
     assert [s["kind"] for s in sent[0][0]["spans"]] == ["agent_task"]
 
@@ -271,7 +289,9 @@ def speech_chunks(text: str = "hello there how are you", silence_s: float = 1.6)
     from nbduplex.tts import synthesize
 
     audio = synthesize(text).audio
-    audio = np.concatenate([np.zeros(3200, np.int16), audio, np.zeros(int(silence_s * 16000), np.int16)])
+    audio = np.concatenate(
+        [np.zeros(3200, np.int16), audio, np.zeros(int(silence_s * 16000), np.int16)]
+    )
     n = len(audio) // CHUNK_SAMPLES
     return [audio[i * CHUNK_SAMPLES : (i + 1) * CHUNK_SAMPLES] for i in range(n)]
 
@@ -285,8 +305,13 @@ def test_live_session_end_to_end_without_a_browser():
     chunks = speech_chunks()
     now = time.time()
     for seq, pcm in enumerate(chunks):
-        meta = {"type": "chunk", "seq": seq, "t1": (now + 0.2 * seq) * 1000, "audio": True,
-                "frame": {"width": 64, "height": 48} if seq % 2 == 0 else None}
+        meta = {
+            "type": "chunk",
+            "seq": seq,
+            "t1": (now + 0.2 * seq) * 1000,
+            "audio": True,
+            "frame": {"width": 64, "height": 48} if seq % 2 == 0 else None,
+        }
         bufs = [pcm.tobytes()] + ([jpeg(64, 48)] if seq % 2 == 0 else [])
         lv.capture._on_custom_msg(lv.capture, meta, bufs)
     lv.controls.eagerness = 0.9

@@ -204,6 +204,9 @@ function renderTimeline({ model, el }) {
     root.dataset.total = String(S.n);
     root.dataset.actions = JSON.stringify(counts);
     root.dataset.spans = String(spans.length);
+    root.dataset.x0 = x0.toFixed(3);
+    root.dataset.pps = String(p);
+    root.dataset.gutter = String(GUT);
     root.dataset.frameP95 = pct(times, 0.95).toFixed(3);
     status.textContent = `${S.n} micro-turns · ${(S.n * TURN_S).toFixed(1)} s · draw ${dt.toFixed(2)} ms`;
     if (performance.now() - lastReport > 2000) report("live");

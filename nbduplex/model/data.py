@@ -167,7 +167,9 @@ def build_dataset(
     if data.voices == "heldout":
         raise ValueError("training data must not use the held-out voices")
     root = Path(data.cache_dir) if data.cache_dir else default_cache_dir()
-    key = f"v{DATA_VERSION}-{data.synth}-{data.voices}-s{config.image_size}-b{config.max_text_bytes}"
+    key = (
+        f"v{DATA_VERSION}-{data.synth}-{data.voices}-s{config.image_size}-b{config.max_text_bytes}"
+    )
     key += f"-r{len(config.replies)}"
     d = root / key
     d.mkdir(parents=True, exist_ok=True)

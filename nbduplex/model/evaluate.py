@@ -102,7 +102,8 @@ def _pool(results: list[dict]) -> dict[str, float]:
         "turn.latency_median_s": float(np.median(lat)) if lat else math.nan,
         "interrupt.stopped_rate": mean([e["stopped"] for e in spoken]),
         "interrupt.n_model_speaking": float(len(spoken)),
-        "backchannel.freq_per_s": sum(b["count"] for b in bc) / max(1e-9, sum(b["duration"] for b in bc)),
+        "backchannel.freq_per_s": sum(b["count"] for b in bc)
+        / max(1e-9, sum(b["duration"] for b in bc)),
         "backchannel.hit_rate": hits / n_opp if n_opp else math.nan,
     }
 

@@ -48,7 +48,10 @@ class TurnInputs:
     def cat(parts: list[TurnInputs], dim: int = 0) -> TurnInputs:
         """Concatenate along the batch (dim=0) or time (dim=1) axis."""
         return TurnInputs(
-            **{f.name: torch.cat([getattr(p, f.name) for p in parts], dim) for f in fields(TurnInputs)}
+            **{
+                f.name: torch.cat([getattr(p, f.name) for p in parts], dim)
+                for f in fields(TurnInputs)
+            }
         )
 
     def validate(self, config: ModelConfig) -> None:

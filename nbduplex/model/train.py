@@ -123,7 +123,10 @@ def train(config: TrainConfig) -> Path:
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0}],
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0},
+        ],
         lr=cfg.lr,
         betas=(0.9, 0.95),
     )
@@ -192,7 +195,9 @@ def train(config: TrainConfig) -> Path:
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Arguments of `nbduplex train` (added to `parser` when given)."""
-    p = parser or argparse.ArgumentParser(prog="nbduplex train", description=__doc__.splitlines()[0])
+    p = parser or argparse.ArgumentParser(
+        prog="nbduplex train", description=__doc__.splitlines()[0]
+    )
     d = TrainConfig()
     p.add_argument("--out", default=d.out_dir, help="run directory (resumes if it has last.pt)")
     p.add_argument("--steps", type=int, default=d.steps)

@@ -109,7 +109,9 @@ class CaptureWidget(anywidget.AnyWidget):
     def raise_for_state(self) -> None:
         """Raise CaptureError if the browser reported a denied permission, no device or an error."""
         if self.state in FAILED_STATES:
-            what = {"denied": "permission denied", "no_device": "no device"}.get(self.state, "error")
+            what = {"denied": "permission denied", "no_device": "no device"}.get(
+                self.state, "error"
+            )
             raise CaptureError(f"capture failed ({what}): {self.error}")
 
     def wait_live(self, timeout: float = 30.0) -> None:

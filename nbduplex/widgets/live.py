@@ -124,8 +124,10 @@ class LiveSession:
         directory = None
         if self.directory is not None:
             n = len(self.sessions)
-            directory = self.directory if n == 0 else self.directory.with_name(
-                f"{self.directory.name}-{n + 1}"
+            directory = (
+                self.directory
+                if n == 0
+                else self.directory.with_name(f"{self.directory.name}-{n + 1}")
             )
         meta = {"policy": getattr(self.policy, "name", "custom"), "source": "browser"}
         trace = Trace(directory, meta=meta)

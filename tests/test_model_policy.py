@@ -1,0 +1,151 @@
+"""The interaction model in the loop: featurizer, policy, checkpoints, task scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nbduplex.decision import ACTIONS, Action
+from nbduplex.microturn import MicroTurn, TextEvent
+from nbduplex.model import (
+    CheckpointError,
+    InteractionModel,
+    InteractionModelPolicy,
+    checkpoint_available,
+    load_model,
+    load_policy,
+    save_checkpoint,
+    tiny_config,
+)
+from nbduplex.model.data import scenario_example
+from nbduplex.model.evaluate import task_scores
+from nbduplex.model.featurize import Featurizer, encode_text, since_text_series
+from nbduplex.policy import Policy
+from nbduplex.scenarios import generate_scenario
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return generate_scenario("delegation", 3, snr_db=20.0)
+
+
+def _tiny_model(seed: int = 0) -> InteractionModel:
+    torch.manual_seed(seed)
+    return InteractionModel(tiny_config()).eval()
+
+
+def test_streaming_featurizer_equals_offline_training_inputs(scenario):
+    cfg = tiny_config()
+    ex = scenario_example(scenario, cfg)
+    feat = Featurizer(cfg)
+    for turn in scenario.source():
+        x = feat(turn)
+        k = turn.seq
+        assert np.array_equal(x.codes[0, 0].numpy(), ex["codes"][k])
+        assert bool(x.has_image[0, 0]) == bool(ex["has_image"][k])
+        img = np.round(x.image[0, 0].numpy() * 255)
+        assert np.abs(img - ex["image"][k]).max() <= 1
+        if not ex["speaking"][k] and 259 not in ex["text"][k]:  # no model words here
+            assert np.array_equal(x.text[0, 0].numpy(), ex["text"][k])
+        assert float(x.since_text[0, 0]) == pytest.approx(float(ex["since_text"][k]), abs=1e-4)
+
+
+def test_text_encoding_and_since_text():
+    toks = encode_text((TextEvent("user", "hi"), TextEvent("agent", "42")), 8)
+    assert toks.tolist() == [257, 104, 105, 258, 52, 50, 256, 256]
+    assert encode_text((TextEvent("user", "x" * 50),), 4).tolist() == [257, 120, 120, 120]
+    assert (encode_text((), 3) == 256).all()
+    s = since_text_series([2, 5], 8)
+    assert s.tolist() == pytest.approx([60, 60, 0, 0.2, 0.4, 0, 0.2, 0.4])
+
+
+def test_training_targets_follow_the_labels(scenario):
+    cfg = tiny_config()
+    ex = scenario_example(scenario, cfg)
+    names = list(cfg.actions)
+    exp = {e.seq: e for e in scenario.labels.expected}
+    for k, e in exp.items():
+        assert names[ex["action"][k]] == e.action
+    delegate = next(e for e in scenario.labels.expected if e.action == "delegate")
+    answer = next(e for e in scenario.labels.expected if e.cause == "agent_result")
+    assert ex["reply"][delegate.seq] == -100  # no words for a delegation
+    assert cfg.replies[ex["reply"][answer.seq]] == "@agent"
+    assert ex["speaking"][answer.seq] == 0 and ex["speaking"][answer.seq + 1] == 1
+    # the model's own words come back as model-role text one micro-turn later
+    assert 259 in ex["text"][answer.seq + 1].tolist()
+    assert (ex["action"] == 0).mean() > 0.8  # mostly listening
+
+
+def test_policy_runs_in_the_session_loop(scenario):
+    from nbduplex.session import Session
+
+    pol = InteractionModelPolicy(_tiny_model())
+    assert isinstance(pol, Policy) and pol.name == "model"
+    trace = Session(scenario.source(), pol, realtime=False, max_turns=12).run()
+    rows = list(trace.rows)
+    assert len(rows) == 12
+    for r in rows:
+        assert set(r["probs"]) == set(ACTIONS)
+        assert sum(r["probs"].values()) == pytest.approx(1.0, abs=1e-4)
+        att = r["attribution"]
+        assert {"audio", "video", "text", "time[-0.2s,0s]"} <= set(att)
+        assert att["audio"] + att["video"] + att["text"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_eagerness_and_do_not_interrupt_reweight_actions():
+    pol = InteractionModelPolicy(_tiny_model())
+    p = torch.tensor([0.4, 0.1, 0.3, 0.1, 0.05, 0.05])  # listen respond backchannel ...
+    pol.eagerness = 0.5
+    assert ACTIONS[int(pol._reweight(p).argmax())] == "listen"
+    pol.eagerness = 1.0
+    assert ACTIONS[int(pol._reweight(p).argmax())] == "backchannel"
+    pol.do_not_interrupt = True
+    w = pol._reweight(p)
+    assert w[ACTIONS.index("backchannel")] == 0 and w[ACTIONS.index("interject")] == 0
+
+
+def test_yield_while_silent_reads_as_listen():
+    m = _tiny_model()
+    with torch.no_grad():
+        m.action_head.bias.fill_(0)
+        m.action_head.weight.fill_(0)
+        m.action_head.bias[ACTIONS.index("yield")] = 10.0
+    pol = InteractionModelPolicy(m)
+    turn = MicroTurn(0, np.zeros(3200, np.int16))
+    assert pol.step(turn).action is Action.LISTEN
+    assert pol.step(turn.with_(seq=1, model_speaking=True)).action is Action.YIELD
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path):
+    m = _tiny_model(1)
+    path = save_checkpoint(tmp_path / "m.pt", m, meta={"steps": 3})
+    assert checkpoint_available(path) and not checkpoint_available(tmp_path / "none.pt")
+    m2 = load_model(path, device="cpu")
+    for a, b in zip(m.state_dict().values(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert m2.meta == {"steps": 3}
+    pol = load_policy(path, device="cpu", eagerness=0.9)
+    assert pol.eagerness == 0.9
+    with pytest.raises(CheckpointError, match="no model checkpoint"):
+        load_model(tmp_path / "none.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        load_model(tmp_path / "bad.pt")
+
+
+def test_task_scores_count_timing_and_content(scenario):
+    labels = generate_scenario("timespeak", 5, snr_db=20.0).labels
+    e = next(x for x in labels.expected if x.cause == "timespeak")
+
+    def rows(at_seq: int, word: str) -> list[dict]:
+        return [
+            {"t": k * 0.2, "action": "interject" if k == at_seq else "listen",
+             "text": word if k == at_seq else "", "info": {}}
+            for k in range(int(labels.duration / 0.2))
+        ]  # fmt: skip
+
+    n = sum(x.cause == "timespeak" for x in labels.expected)
+    assert task_scores(rows(e.seq, e.text), labels)["timespeak"][0] == 1.0
+    assert task_scores(rows(e.seq + 5, e.text), labels)["timespeak"][0] == 0.0  # 1 s late
+    assert task_scores(rows(e.seq, "wrong"), labels)["timespeak"] == [0.0] * n
