@@ -118,11 +118,14 @@ def run(policy: str, seconds: float, root: Path, lab: Lab, pw, media: tuple, out
     print(f"browser -> kernel handler delay, ms: p50 {d50:.1f}  p95 {d95:.1f}")
     print(f"capture -> decision past the chunk boundary, ms: {pcts(st['latency'])}")
     print(f"actions: {st['actions']}")
+    worst = sorted(((a[2] - a[1]) * 1000, a[0]) for a in arr)[-3:]
+    print("slowest chunks to the handler (ms, seq): " + ", ".join(f"{d:.0f}@{q}" for d, q in worst))
     if live:
         p50 = np.median([p["p50"] for p in live])
         p95, mx = max(p["p95"] for p in live), max(p["max"] for p in live)
         print(
-            f"timeline draw, live at 3000+ micro-turns, ms: p50 {p50:.2f}  p95 {p95:.2f}  max {mx:.2f}"
+            f"timeline draw, live at 3000+ micro-turns, ms: p50 {p50:.2f}  p95 {p95:.2f}  "
+            f"max {mx:.2f}"
         )
     if bench:
         b = bench[-1]

@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--realtime", action="store_true", help="pace the input at wall-clock speed")
     run.add_argument("--voice", default="en-us", help="the model's espeak-ng voice")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    run.add_argument(
+        "--documents",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="text files the background agent may search when the policy delegates",
+    )
+    run.add_argument("--no-agent", action="store_true", help="run without the background agent")
 
     demo = sub.add_parser("demo", help="a synthetic conversation through a policy, with metrics")
     demo.add_argument("--policy", default="openai-server-vad")
@@ -131,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError(f"no such file: {path}")
     texts = [parse_text_arg(s) for s in args.text]
     policy = _resolve(args.policy)
+    agent = None if args.no_agent else _make_agent(args.documents)
     out = _prepare_out(Path(args.out), overwrite=args.overwrite)
     try:
         source = MediaSource(audio=args.audio, video=args.video, text=texts)
@@ -141,7 +150,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         meta={"policy": args.policy, "audio": args.audio, "video": args.video, "text": args.text},
     )
     session = Session(
-        source, policy, trace=trace, speaker=_make_speaker(args.voice), realtime=args.realtime
+        source,
+        policy,
+        trace=trace,
+        speaker=_make_speaker(args.voice),
+        agent=agent,
+        realtime=args.realtime,
     )
     try:
         session.run()
@@ -158,6 +172,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out / 'events.jsonl'}, {out / 'output.wav'}, {out / 'trace'}/")
     return 0
+
+
+def _make_agent(documents: list[str]):
+    from nbduplex.agent import BackgroundAgent, DocumentIndex
+
+    index = DocumentIndex()
+    for path in documents:
+        p = Path(path)
+        try:
+            index.add(p.name, p.read_text(encoding="utf-8", errors="replace"))
+        except OSError as e:
+            raise CliError(f"cannot read document {path}: {e.strerror or e}") from e
+    return BackgroundAgent(documents=index if documents else None)
 
 
 def _prepare_out(out: Path, *, overwrite: bool) -> Path:

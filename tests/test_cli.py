@@ -114,6 +114,51 @@ def test_user_policy_module_attr(speech_wav, tmp_path, monkeypatch):
     assert [e["seq"] for e in events if e["action"] == "backchannel"][:2] == [9, 19]
 
 
+def test_delegation_reaches_the_background_agent(speech_wav, tmp_path, monkeypatch):
+    (tmp_path / "delegating.py").write_text(
+        textwrap.dedent("""
+        from nbduplex import Decision
+
+        class AsksOnce:
+            name = "asks-once"
+            def reset(self):
+                self.heard = []
+            def step(self, turn):
+                self.heard += [e.text for e in turn.text if e.role == "agent"]
+                if turn.seq == 2:
+                    return Decision("delegate", task="what is 17 times 23")
+                if self.heard and turn.seq > 2:
+                    text, self.heard = self.heard[-1], []
+                    return Decision("respond", text=text)
+                return Decision("listen")
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "o"
+    assert (
+        main(
+            [
+                "run",
+                "--audio",
+                str(speech_wav),
+                "--policy",
+                "delegating:AsksOnce",
+                "--realtime",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
+    said = [e["text"] for e in events if e["action"] == "respond"]
+    assert said and "391" in said[0]
+    from nbduplex.trace import Trace
+
+    kinds = {sp["kind"] for sp in Trace.load(out / "trace").spans}
+    assert {"agent_task", "tool_call"} <= kinds
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

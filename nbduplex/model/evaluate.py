@@ -161,3 +161,28 @@ def evaluation_table(results: dict[str, dict[str, float]]):
     import pandas as pd
 
     return pd.DataFrame.from_dict(results, orient="index")
+
+
+def eval_main(args: list[str] | None = None) -> Any:
+    """Entry point for `nbduplex eval`: policies x splits -> printed table (and optional CSV).
+
+    nbduplex eval --policy model --policy openai-server-vad --split heldout --split flite
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(prog="nbduplex eval", description=__doc__.splitlines()[0])
+    p.add_argument("--policy", action="append", help="policy name (repeatable); default: model")
+    p.add_argument("--split", action="append", choices=list(SPLITS), help="default: heldout, flite")
+    p.add_argument("--n-per-kind", type=int, default=4, help="scenarios per kind")
+    p.add_argument("--csv", default=None, help="also write the table here")
+    a = p.parse_args(args)
+    results = {
+        f"{pol} / {split}": evaluate(pol, split, n_per_kind=a.n_per_kind)
+        for pol in (a.policy or ["model"])
+        for split in (a.split or ["heldout", "flite"])
+    }
+    df = evaluation_table(results)
+    print(df.T.to_string(float_format=lambda v: f"{v:.3f}"))
+    if a.csv:
+        df.to_csv(a.csv)
+    return df

@@ -3,8 +3,9 @@
     policy = InteractionModelPolicy(load_model())
     decision = policy.step(turn)   # Decision(action, probs, text, task, attribution, info)
 
-Decision rule: the action probabilities are re-weighted by `eagerness` (0..1; 0.5 = as
-trained): the back-channel and interject probabilities are multiplied by 4 ** (2 e - 1), so
+Decision rule: p(listen) is multiplied by `listen_scale` (calibrated on training voices after
+training, stored in the checkpoint), and the probabilities are re-weighted by `eagerness`
+(0..1; 0.5 = as trained): the back-channel and interject probabilities are multiplied by 4 ** (2 e - 1), so
 e = 1 makes them 4x likelier and e = 0 4x less likely; `do_not_interrupt` zeroes them. The
 action is the arg-max of the re-weighted probabilities (`probs` reports the model's own).
 `yield` while the model is silent is read as `listen`. The words come from the word head (the
@@ -44,12 +45,17 @@ class InteractionModelPolicy:
         eagerness: float = 0.5,
         do_not_interrupt: bool = False,
         attribution: bool = True,
+        listen_scale: float | None = None,
     ) -> None:
         self.model = model.eval()
         self.config = model.config
         self.eagerness = eagerness  # 0..1, scales back-channel / interject likelihood
         self.do_not_interrupt = do_not_interrupt  # never back-channel or interject
         self.attribution = attribution
+        meta = getattr(model, "meta", {}) or {}
+        # multiplies p(listen) before the arg-max (< 1: act more readily); tuned on training
+        # voices after training and stored in the checkpoint's meta
+        self.listen_scale = float(listen_scale or meta.get("listen_scale", 1.0))
         self._featurizer = Featurizer(self.config)
         self._stream = None
         self.reset()
@@ -112,6 +118,8 @@ class InteractionModelPolicy:
         for a in ("backchannel", "interject"):
             if a in names:
                 w[names.index(a)] = gain
+        if "listen" in names:
+            w[names.index("listen")] = self.listen_scale
         return p * w
 
     def _words(self, logits: torch.Tensor) -> str:
