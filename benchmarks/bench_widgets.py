@@ -8,6 +8,9 @@ Prints, for a capture of `--seconds` (default 60) with each policy:
   200 ms (live, follow mode) and during a pan/zoom sweep of 300 frames (incl. fully zoomed out).
 
     python benchmarks/bench_widgets.py [--seconds 60] [--policy openai-server-vad --policy model]
+
+`--policy untrained-model` runs the interaction model architecture (default ModelConfig) with
+random weights: the same compute per step as a trained checkpoint, for timing when none ships.
 """
 
 from __future__ import annotations
@@ -61,10 +64,21 @@ STATUS = """{
     "capture": lv.capture.stats,
     "arrivals": list(lv.capture.arrivals),
     "latency": [r.get("latency_ms") for r in (lv.trace.rows if lv.trace else [])],
+    "step": [r.get("step_ms") for r in (lv.trace.rows if lv.trace else [])],
     "actions": lv.stats()["actions"] if lv.trace else {},
     "tl_perf": list(tl.perf_reports),
     "running": lv.running,
 }"""
+
+
+UNTRAINED = """
+import torch
+from nbduplex.model import InteractionModel, InteractionModelPolicy, ModelConfig
+
+def policy():
+    torch.manual_seed(0)
+    return InteractionModelPolicy(InteractionModel(ModelConfig()).eval())
+"""
 
 
 def pcts(values: list[float]) -> str:
@@ -117,6 +131,7 @@ def run(policy: str, seconds: float, root: Path, lab: Lab, pw, media: tuple, out
     d50, d95 = cap["delay_ms_p50"], cap["delay_ms_p95"]
     print(f"browser -> kernel handler delay, ms: p50 {d50:.1f}  p95 {d95:.1f}")
     print(f"capture -> decision past the chunk boundary, ms: {pcts(st['latency'])}")
+    print(f"policy step alone, ms: {pcts(st['step'])}")
     print(f"actions: {st['actions']}")
     worst = sorted(((a[2] - a[1]) * 1000, a[0]) for a in arr)[-3:]
     print("slowest chunks to the handler (ms, seq): " + ", ".join(f"{d:.0f}@{q}" for d, q in worst))
@@ -145,6 +160,8 @@ def main() -> None:
         sys.exit(f"cannot run the browser benchmark: {why}")
     policies = args.policy or ["openai-server-vad"]
     root = Path(tempfile.mkdtemp(prefix="nbduplex-bench-widgets-"))
+    (root / "untrained_model.py").write_text(UNTRAINED)  # importable from the kernel's cwd
+    policies = ["untrained_model:policy" if p == "untrained-model" else p for p in policies]
     args.out.mkdir(parents=True, exist_ok=True)
     media = write_media(root)
     lab = Lab(root).start()

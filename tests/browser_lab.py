@@ -152,11 +152,15 @@ class Lab:
         for var, sub in (("JUPYTER_CONFIG_DIR", ".jcfg"), ("JUPYTER_RUNTIME_DIR", ".jrun")):
             env[var] = str(self.root / sub)
         env["PYTHONUNBUFFERED"] = "1"
+        settings = self.root / ".jsettings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True, exist_ok=True)  # no "official Jupyter news?" toast
+        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
         cmd = [
             sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
             f"--port={self.port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={self.token}",
             f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True",
             f"--LabApp.workspaces_dir={self.root / '.jws'}", "--LabApp.news_url=",
+            f"--LabApp.user_settings_dir={self.root / '.jsettings'}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
         self.proc = subprocess.Popen(

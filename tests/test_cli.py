@@ -168,6 +168,7 @@ def test_delegation_reaches_the_background_agent(speech_wav, tmp_path, monkeypat
         (["run", "--audio", "{wav}", "--policy", "no_such_mod:x", "--out", "o"], "cannot load"),
         (["run", "--audio", "{wav}", "--text", "abc", "--out", "o"], "SECONDS:TEXT"),
         (["run", "--audio", "{wav}", "--text=-1:hi", "--out", "o"], "seconds"),
+        (["run", "--audio", "{wav}", "--text", "1.5:", "--out", "o"], "empty"),
         (["run", "--out", "o"], "--audio"),
         (["demo", "--kind", "nope"], "unknown scenario kind"),
         (["frobnicate"], "invalid choice"),

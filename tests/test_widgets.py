@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from traitlets import TraitError
 
 from nbduplex.decision import ACTIONS, Action, Decision
 from nbduplex.microturn import CHUNK_SAMPLES, Flag, MicroTurn
@@ -129,6 +130,20 @@ def test_capture_video_only_chunk_is_flagged_missing_audio():
     assert Flag.MISSING in turn.flags and turn.frames[0].shape == (120, 160, 3)
 
 
+@pytest.mark.parametrize(
+    ("state", "words"), [("no_device", "no device"), ("error", "error"), ("denied", "denied")]
+)
+def test_capture_failures_raise_capture_error(state, words):
+    cap = CaptureWidget()
+    cap.error, cap.state = "NotFoundError: Requested device not found", state
+    with pytest.raises(CaptureError, match=words):
+        cap.raise_for_state()
+    with pytest.raises(TraitError):
+        CaptureWidget(mode="radio")
+    with pytest.raises(TraitError):
+        CaptureWidget(frame_every=0)
+
+
 def test_capture_denied_raises_and_restart_gets_a_fresh_assembler():
     cap = CaptureWidget()
     cap.error = "NotAllowedError: Permission denied"
@@ -244,8 +259,10 @@ def test_encode_rows_round_trips(n, start, seed):
 def test_encode_rows_rejects_gaps_and_handles_nan_levels():
     rows = make_rows(3)
     rows[1]["level_db"] = float("nan")
-    level = decode(*encode_rows(rows))[0]
+    rows[0]["info"], rows[1]["info"], rows[2]["info"] = {"vad": 0.9}, {"vad": "?"}, {"vad": 0.1}
+    level, *_, flags = decode(*encode_rows(rows))
     assert level[1] == -100.0
+    assert [bool(f & 16) for f in flags] == [True, False, False]  # user speech per the VAD
     with pytest.raises(ValueError, match="consecutive"):
         encode_rows([rows[0], rows[2]])
 
@@ -346,5 +363,27 @@ def test_controls_apply_to_a_bare_policy_then_a_session():
     assert ctl.eagerness == 0.7
     ctl.do_not_interrupt = True
     assert policy.do_not_interrupt is True
-    with pytest.raises(Exception):  # noqa: B017 - traitlets raises TraitError out of range
+    with pytest.raises(TraitError):
         ctl.eagerness = 1.5
+
+
+def test_replay_of_a_saved_trace_fills_the_same_widgets(tmp_path):
+    from nbduplex.session import Session
+    from nbduplex.sources import ArraySource
+    from nbduplex.trace import Trace
+    from nbduplex.widgets import replay
+
+    audio = np.concatenate(speech_chunks("good morning to you", 1.2))
+    frames = np.zeros((len(audio) // CHUNK_SAMPLES, 48, 64, 3), np.uint8)
+    session = Session(ArraySource(audio, frames=frames), "energy-vad", trace=Trace(tmp_path / "t"))
+    trace = session.run()
+    view = replay(tmp_path / "t", display=False)
+    assert len(view.timeline.rows) == len(trace) and view.timeline.follow is False
+    sent = spy(view.timeline)
+    view.timeline._on_custom_msg(view.timeline, {"type": "ready"}, [])
+    (turns,) = [m for m, _ in sent if m["type"] == "turns"]
+    assert turns["n"] == len(trace)
+    shown = spy(view.inspector)
+    view.timeline._on_custom_msg(view.timeline, {"type": "select", "seq": 3}, [])
+    assert shown[0][0]["seq"] == 3 and shown[0][0]["frame"]
+    assert view.inspector.seq == 3

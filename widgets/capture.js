@@ -2,7 +2,7 @@
 //
 // Audio: getUserMedia -> AudioContext({sampleRate: 16000}) -> AudioWorklet (from a blob URL)
 // that emits 3200-sample int16 chunks (it resamples itself if the context runs at another rate).
-// Video: the <video> thumbnail is drawn on a canvas and encoded as JPEG once per chunk (or every
+// Video: the <video> thumbnail is drawn on a canvas and encoded as JPEG (synchronously) once per chunk (or every
 // `frame_every` chunks). Every chunk goes to the kernel as ONE custom message:
 //   model.send({type: "chunk", seq, t0, t1, level, audio, frame}, undefined, [pcm, jpeg?])
 // never as synced traits (ipywidgets coalesces state updates, which would lose chunks).
@@ -10,7 +10,7 @@
 const CHUNK = 3200; // samples per 200 ms micro-turn at 16 kHz
 const RATE = 16000;
 
-const WORKLET = `
+export const WORKLET = `
 class NbdChunker extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -97,6 +97,13 @@ function levelDb(pcm) {
 
 const now = () => performance.timeOrigin + performance.now(); // epoch ms, sub-ms resolution
 
+function jpegBytes(dataUrl) { // "data:image/jpeg;base64,..." -> ArrayBuffer
+  const bin = atob(dataUrl.slice(dataUrl.indexOf(",") + 1));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out.buffer;
+}
+
 function renderCapture({ model, el }) {
   el.appendChild(h("style", { textContent: CSS }));
   const root = h("div", { className: "nbd-capture" });
@@ -116,7 +123,7 @@ function renderCapture({ model, el }) {
   );
   el.appendChild(root);
 
-  let stream = null, ctx = null, node = null, seq = 0, sent = 0, chain = Promise.resolve();
+  let stream = null, ctx = null, node = null, seq = 0, sent = 0;
   let startedAt = 0;
 
   const setMsg = (text, err = false) => { msg.textContent = text; msg.className = err ? "msg err" : "msg"; };
@@ -183,23 +190,23 @@ function renderCapture({ model, el }) {
     const meta = { type: "chunk", seq: s, t0: t1 - (CHUNK / RATE) * 1000, t1, level, audio: mode !== "video", frame: null };
     const every = Math.max(1, model.get("frame_every"));
     const wantFrame = mode !== "audio" && s % every === 0 && video.readyState >= 2;
-    // one promise chain keeps messages in seq order while JPEG encoding is asynchronous
-    chain = chain.then(async () => {
+    // JPEG synchronously: canvas.toBlob runs in idle time and stalls for seconds while the page
+    // is busy (measured: up to 5 s during timeline redraws), which would delay the whole chunk
+    try {
       const bufs = meta.audio ? [pcm.buffer] : [];
       if (wantFrame) {
         const g = canvas.getContext("2d");
         g.drawImage(video, 0, 0, canvas.width, canvas.height);
-        const blob = await new Promise((res) => canvas.toBlob(res, "image/jpeg", model.get("jpeg_quality")));
-        if (blob) {
-          bufs.push(await blob.arrayBuffer());
-          meta.frame = { width: canvas.width, height: canvas.height, format: "jpeg" };
-        }
+        bufs.push(jpegBytes(canvas.toDataURL("image/jpeg", model.get("jpeg_quality"))));
+        meta.frame = { width: canvas.width, height: canvas.height, format: "jpeg" };
       }
       meta.sent = now();
       model.send(meta, undefined, bufs);
       sent++;
       showStats();
-    }).catch((e) => setMsg(`chunk ${s} failed: ${e}`, true));
+    } catch (e) {
+      setMsg(`chunk ${s} failed: ${e}`, true);
+    }
   }
 
   async function start() {
@@ -236,7 +243,19 @@ function renderCapture({ model, el }) {
       video.srcObject = stream;
       try { await video.play(); } catch (e) { /* autoplay of a muted video may still be refused */ }
     }
-    ctx = new AudioContext({ sampleRate: RATE });
+    // 16 kHz context when the browser can connect the microphone to it; otherwise the device
+    // rate, and the worklet resamples to 16 kHz itself
+    let source = null;
+    for (const rate of [RATE, undefined]) {
+      ctx = new AudioContext(rate ? { sampleRate: rate } : {});
+      try {
+        if (mode !== "video") source = ctx.createMediaStreamSource(stream);
+        break;
+      } catch (e) {
+        await ctx.close().catch(() => {});
+        if (!rate) throw e;
+      }
+    }
     const url = URL.createObjectURL(new Blob([WORKLET], { type: "application/javascript" }));
     await ctx.audioWorklet.addModule(url);
     URL.revokeObjectURL(url);
@@ -244,7 +263,7 @@ function renderCapture({ model, el }) {
       numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: "explicit",
       processorOptions: { chunk: CHUNK, rate: RATE },
     });
-    if (mode !== "video") ctx.createMediaStreamSource(stream).connect(node);
+    if (source) source.connect(node);
     const mute = ctx.createGain();
     mute.gain.value = 0;
     node.connect(mute).connect(ctx.destination); // keeps the worklet pulled by the graph
@@ -268,7 +287,6 @@ function renderCapture({ model, el }) {
     video.srcObject = null;
     what.textContent = "";
     meter.firstChild.style.width = "0";
-    await chain;
     if (s) model.send({ type: "stop", t: now(), seq, reason });
     setState("stopped");
     setMsg(`stopped after ${seq} chunks`);

@@ -31,7 +31,7 @@ function bars(obj, colours) {
     const row = document.createElement("div");
     row.style.cssText = "display:flex;align-items:center;gap:6px;height:16px";
     const name = Object.assign(document.createElement("span"), { textContent: k });
-    name.style.cssText = "width:120px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap";
+    name.style.cssText = "width:170px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap";
     const bar = document.createElement("div");
     bar.style.cssText = `height:10px;width:${Math.round(Math.max(0, Math.min(1, v)) * 160)}px;background:${(colours && colours[k]) || "#7a8fa6"}`;
     const val = Object.assign(document.createElement("span"), { textContent: (+v).toFixed(2) });
@@ -89,6 +89,8 @@ function renderInspector({ model, el }) {
     const txt = (label, s) => { const d = document.createElement("div"); d.textContent = `${label}: ${s || "—"}`; return d; };
     colB.append(txt("user text", m.user_text), txt("model says", m.text));
     if (m.flags && m.flags.length) colB.append(txt("flags", m.flags.join(", ")));
+    const info = Object.entries(m.info || {});
+    if (info.length) colB.append(txt("policy", info.map(([k, v]) => `${k}=${v}`).join("  ")));
     colB.append(Object.assign(document.createElement("b"), { textContent: "probabilities" }), bars(m.probs, COLORS));
     colB.append(Object.assign(document.createElement("b"), { textContent: "attribution" }), bars(m.attribution));
     root.append(colA, colB);

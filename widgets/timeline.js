@@ -92,7 +92,7 @@ function renderTimeline({ model, el }) {
 
   const S = new Store();
   let spans = [], selected = -1, x0 = 0, dirty = true, raf = 0, W = 900, H = model.get("height");
-  const times = []; let framesSinceReport = 0, lastReport = performance.now();
+  const times = []; let framesSinceReport = 0, lastReport = performance.now(), benchTimes = null;
   const g = canvas.getContext("2d");
   const pps = () => model.get("px_per_s");
   const plotW = () => Math.max(10, W - GUT);
@@ -140,11 +140,13 @@ function renderTimeline({ model, el }) {
       g.fillStyle = "#f0f0f0"; g.fillRect(GUT, y, pw, h);
       g.fillStyle = "#333"; g.fillText(label, 4, y + 2);
     }
+    g.save();
+    g.beginPath(); g.rect(GUT, 0, pw, H); g.clip(); // nothing spills into the label gutter
     const lane = Object.fromEntries(LANES.map(([k, , y, h]) => [k, [y, h]]));
     const counts = {};
     let drawn = 0;
     const pathsA = S.actions.map(() => new Path2D()), pathsP = S.actions.map(() => new Path2D());
-    const lev = new Path2D(), spk = new Path2D(), txt = new Path2D();
+    const lev = new Path2D(), spk = new Path2D(), txt = new Path2D(), usp = new Path2D();
     const [uy, uh] = lane.user, [my, mh] = lane.model, [ay, ah] = lane.action, [py, ph] = lane.probs;
     for (let i = i0; i < i1; i += stride) {
       const x = X(i * TURN_S);
@@ -158,6 +160,7 @@ function renderTimeline({ model, el }) {
       if (lh > 0) lev.rect(x, uy + uh - lh, w, lh);
       if (sp) spk.rect(x, my + 4, w, mh - 8);
       if (fl & 3) txt.rect(x, uy, w, 3);
+      if (fl & 16) usp.rect(x, uy + 4, w, 4);
       pathsA[a].rect(x, ay, w, ah);
       let yy = py + ph;
       for (let k = 0; k < A; k++) {
@@ -168,6 +171,7 @@ function renderTimeline({ model, el }) {
     for (let i = i0; i < i1; i++) if (S.action[i]) counts[S.actions[S.action[i]]] = (counts[S.actions[S.action[i]]] || 0) + 1;
     g.fillStyle = "#7a8fa6"; g.fill(lev);
     g.fillStyle = "#333"; g.fill(txt);
+    g.fillStyle = SPAN_COLORS.user_speech; g.fill(usp);
     g.fillStyle = SPAN_COLORS.model_speech; g.fill(spk);
     S.actions.forEach((name, k) => {
       g.fillStyle = COLORS[name] || "#999"; g.fill(pathsA[k]);
@@ -197,8 +201,10 @@ function renderTimeline({ model, el }) {
       g.strokeStyle = "#000"; g.lineWidth = 1.5;
       g.strokeRect(X(selected * TURN_S), 16, Math.max(2, colW), H - 18);
     }
+    g.restore();
     const dt = performance.now() - t0;
     times.push(dt); if (times.length > 600) times.shift();
+    if (benchTimes) benchTimes.push(dt);
     framesSinceReport++;
     root.dataset.drawn = String(drawn);
     root.dataset.total = String(S.n);
@@ -209,18 +215,18 @@ function renderTimeline({ model, el }) {
     root.dataset.gutter = String(GUT);
     root.dataset.frameP95 = pct(times, 0.95).toFixed(3);
     status.textContent = `${S.n} micro-turns · ${(S.n * TURN_S).toFixed(1)} s · draw ${dt.toFixed(2)} ms`;
-    if (performance.now() - lastReport > 2000) report("live");
+    if (!benchTimes && performance.now() - lastReport > 2000) report("live");
   }
 
-  function report(tag) {
-    if (!framesSinceReport) return;
+  function report(tag, ts = times) {
+    if (!framesSinceReport && tag === "live") return;
     lastReport = performance.now();
     framesSinceReport = 0;
-    model.send({ type: "perf", tag, n: times.length, p50: pct(times, 0.5), p95: pct(times, 0.95), max: Math.max(...times), drawn: +root.dataset.drawn, total: S.n });
+    model.send({ type: "perf", tag, n: ts.length, p50: pct(ts, 0.5), p95: pct(ts, 0.95), max: Math.max(0, ...ts), drawn: +root.dataset.drawn, total: S.n });
   }
 
   function bench(frames) { // redraw `frames` times while panning and zooming; report draw times
-    times.length = 0;
+    benchTimes = [];
     const end = tEnd();
     let k = 0;
     const step = () => {
@@ -229,7 +235,11 @@ function renderTimeline({ model, el }) {
       else { model.set("px_per_s", Math.max(0.5, plotW() / Math.max(1, end))); x0 = 0; }
       draw();
       if (++k < frames) requestAnimationFrame(step);
-      else { model.set("px_per_s", 40); setFollow(true); report("bench"); request(); }
+      else {
+        const ts = benchTimes;
+        benchTimes = null;
+        model.set("px_per_s", 40); setFollow(true); report("bench", ts); request();
+      }
     };
     requestAnimationFrame(step);
   }
@@ -270,7 +280,7 @@ function renderTimeline({ model, el }) {
     const tx = S.texts.get(s) || ["", ""], sec = s * TURN_S;
     const sp = spans.filter((q) => q.start <= sec + TURN_S && (q.end == null ? tEnd() : q.end) >= sec).map((q) => `${q.kind}: ${q.label || ""}`);
     tip.textContent = [`#${s}  t=${sec.toFixed(1)} s  ${S.actions[S.action[s]]}`,
-      `level ${S.level[s].toFixed(1)} dBFS  step ${S.step[s].toFixed(2)} ms${S.speaking[s] ? "  model speaking" : ""}`,
+      `level ${S.level[s].toFixed(1)} dBFS  step ${S.step[s].toFixed(2)} ms${S.flags[s] & 16 ? "  user speech" : ""}${S.speaking[s] ? "  model speaking" : ""}`,
       pr.slice(0, 3).map(([a, v]) => `${a} ${v.toFixed(2)}`).join("  "),
       ...(tx[0] ? [`user: ${tx[0]}`] : []), ...(tx[1] ? [`model: ${tx[1]}`] : []), ...sp.slice(0, 4)].join("\n");
     tip.style.display = "block";

@@ -5,11 +5,12 @@
 
 Decision rule: p(listen) is multiplied by `listen_scale` (calibrated on training voices after
 training, stored in the checkpoint), and the probabilities are re-weighted by `eagerness`
-(0..1; 0.5 = as trained): the back-channel and interject probabilities are multiplied by 4 ** (2 e - 1), so
-e = 1 makes them 4x likelier and e = 0 4x less likely; `do_not_interrupt` zeroes them. The
-action is the arg-max of the re-weighted probabilities (`probs` reports the model's own).
-`yield` while the model is silent is read as `listen`. The words come from the word head (the
-most likely non-empty reply); the reply "@agent" says the latest agent result.
+(0..1; 0.5 = as trained): the back-channel and interject probabilities are multiplied by
+4 ** (2 e - 1), so e = 1 makes them 4x likelier and e = 0 4x less likely;
+`do_not_interrupt` zeroes them. The action is the arg-max of the re-weighted probabilities
+(`probs` reports the model's own). `yield` while the model is silent is read as `listen`.
+The words come from the word head (the most likely non-empty reply); the reply "@agent"
+says the latest agent result.
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality

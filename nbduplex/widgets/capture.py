@@ -56,10 +56,10 @@ class CaptureWidget(anywidget.AnyWidget):
     audio_device = t.Unicode("").tag(sync=True)  # deviceId, "" = default
     video_device = t.Unicode("").tag(sync=True)  # deviceId, "" = default
     devices = t.List(t.Dict()).tag(sync=True)  # [{kind, id, label}] reported by the browser
-    frame_width = t.Int(160).tag(sync=True)  # px of the JPEG frame
-    frame_height = t.Int(120).tag(sync=True)  # px of the JPEG frame
-    frame_every = t.Int(1).tag(sync=True)  # one frame every N chunks (1 = 5 frames/s)
-    jpeg_quality = t.Float(0.7).tag(sync=True)  # 0..1
+    frame_width = t.Int(160, min=16, max=1920).tag(sync=True)  # px of the JPEG frame
+    frame_height = t.Int(120, min=16, max=1080).tag(sync=True)  # px of the JPEG frame
+    frame_every = t.Int(1, min=1).tag(sync=True)  # one frame every N chunks (1 = 5 frames/s)
+    jpeg_quality = t.Float(0.7, min=0.05, max=1.0).tag(sync=True)  # JPEG quality 0..1
     state = t.Unicode("idle").tag(sync=True)
     error = t.Unicode("").tag(sync=True)
     received = t.Int(0).tag(sync=True)

@@ -50,10 +50,15 @@ def inspect_message(row: dict, audio: np.ndarray, frames: list[np.ndarray]) -> t
         "level_db": float(row.get("level_db", -100.0)),
         "step_ms": float(row.get("step_ms") or 0.0),
         "flags": sorted(row.get("flags") or ()),
+        "info": {str(k): v for k, v in (row.get("info") or {}).items() if _scalar(v)},
         "dmel": list(codes.shape),
         "frame": bool(frames),
     }
     return meta, bufs
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool) and not (isinstance(v, float) and v != v)
 
 
 class InspectorWidget(anywidget.AnyWidget):

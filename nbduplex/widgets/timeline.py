@@ -24,7 +24,7 @@ from nbduplex.widgets._assets import asset
 log = logging.getLogger(__name__)
 
 SPAN_KINDS = ("user_speech", "model_speech", "playback", "agent_task", "tool_call", "setting")
-FLAG_USER_TEXT, FLAG_MODEL_TEXT, FLAG_GAP, FLAG_LATE = 1, 2, 4, 8
+FLAG_USER_TEXT, FLAG_MODEL_TEXT, FLAG_GAP, FLAG_LATE, FLAG_USER_SPEECH = 1, 2, 4, 8, 16
 _SNAPSHOT_ROWS = 5_000  # rows per snapshot message
 
 
@@ -34,14 +34,21 @@ def _flags(row: dict) -> int:
     bits |= FLAG_MODEL_TEXT if row.get("text") else 0
     bits |= FLAG_GAP if f & {"missing", "padded"} else 0
     bits |= FLAG_LATE if "late" in f else 0
-    return bits
+    info = row.get("info") or {}
+    try:  # the policy's own view of user speech: a VAD score or an explicit flag
+        speech = bool(info.get("user_speech")) or float(info.get("vad", 0.0)) >= 0.5
+    except (TypeError, ValueError):
+        speech = False
+    return bits | (FLAG_USER_SPEECH if speech else 0)
 
 
 def encode_rows(rows: list[dict], start: int | None = None) -> tuple[dict, list[bytes]]:
     """Trace rows (consecutive seqs) -> a "turns" message and its six buffers.
 
     Buffers: level_db float32 (n,), action index uint8 (n,), speaking uint8 (n,),
-    probs float32 (n, len(ACTIONS)) in ACTIONS order, step_ms float32 (n,), flag bits uint8 (n,).
+    probs float32 (n, len(ACTIONS)) in ACTIONS order, step_ms float32 (n,), flag bits uint8 (n,)
+    (1 user text, 2 model text, 4 missing/padded audio, 8 late, 16 user speech per the policy's
+    `info["vad"] >= 0.5` or `info["user_speech"]`).
     """
     n = len(rows)
     s0 = int(rows[0]["seq"]) if rows else int(start or 0)
@@ -205,6 +212,7 @@ class TimelineWidget(anywidget.AnyWidget):
 
 
 _KEEP = ("seq", "t", "level_db", "action", "probs", "speaking", "user_text", "text", "step_ms")
+_INFO_KEEP = ("vad", "user_speech")
 
 
 def _compact(row: dict) -> dict:
@@ -213,4 +221,6 @@ def _compact(row: dict) -> dict:
         raise ValueError("a timeline row needs a 'seq'")
     out["seq"] = int(out["seq"])
     out["flags"] = tuple(row.get("flags") or ())
+    info = row.get("info") or {}
+    out["info"] = {k: info[k] for k in _INFO_KEEP if k in info}
     return out
