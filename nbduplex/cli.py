@@ -67,17 +67,24 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("policies", help="list the built-in policy names")
 
-    train = sub.add_parser("train", help="train the interaction model (see MODEL_CARD.md)")
-    train.add_argument("args", nargs=argparse.REMAINDER, help="options for the trainer")
-    ev = sub.add_parser("eval", help="evaluate policies on held-out scenarios")
-    ev.add_argument("args", nargs=argparse.REMAINDER, help="options for the evaluator")
+    # train/eval parse their own options (nbduplex train --help), so torch loads only for them
+    train = sub.add_parser(
+        "train", help="train the interaction model (see MODEL_CARD.md)", add_help=False
+    )
+    train.add_argument("args", nargs=argparse.REMAINDER)
+    ev = sub.add_parser("eval", help="evaluate policies on held-out scenarios", add_help=False)
+    ev.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbduplex` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    args = parser.parse_args(argv)
+    if argv and argv[0] in ("train", "eval"):  # they parse their own options
+        args = argparse.Namespace(command=argv[0], args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return _dispatch(args)
     except (CliError, PolicyError, FileNotFoundError, ValueError, OSError) as e:
@@ -112,11 +119,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
         from nbduplex.model.train import train_main
 
-        return int(train_main(args.args) or 0)
+        train_main(args.args)
+        return 0
     if args.command == "eval":
         from nbduplex.model.evaluate import eval_main
 
-        return int(eval_main(args.args) or 0)
+        eval_main(args.args)
+        return 0
     raise CliError(f"unknown command {args.command!r}")
 
 
@@ -225,12 +234,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(f"unknown scenario kind {args.kind!r}; choose from {sorted(SCENARIO_KINDS)}")
     policy = _resolve(args.policy)
     out = _prepare_out(Path(args.out), overwrite=True)
-    scenario = generate_scenario(args.kind, seed=args.seed)
+    scenario = generate_scenario(args.kind, seed=args.seed, simulate_agent=False)
     scenario.write(out / "input")
     trace = Trace(
         out / "trace", meta={"policy": args.policy, "scenario": args.kind, "seed": args.seed}
     )
-    Session(scenario.source(), policy, trace=trace).run()
+    Session(scenario.source(), policy, trace=trace, agent=_make_agent([])).run()
     trace.write_events_jsonl(out / "events.jsonl")
     trace.write_output_wav(out / "output.wav")
     labels = scenario.labels.to_dict() if hasattr(scenario.labels, "to_dict") else scenario.labels

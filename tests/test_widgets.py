@@ -387,3 +387,9 @@ def test_replay_of_a_saved_trace_fills_the_same_widgets(tmp_path):
     view.timeline._on_custom_msg(view.timeline, {"type": "select", "seq": 3}, [])
     assert shown[0][0]["seq"] == 3 and shown[0][0]["frame"]
     assert view.inspector.seq == 3
+
+
+def test_live_with_a_default_agent_shows_the_agent_gantt():
+    lv = LiveSession("energy-vad", agent=True)
+    assert lv.agent is not None and lv.agent_trace in lv.widget.children
+    assert lv.trace is None and not lv.running and "energy-vad" in repr(lv)

@@ -41,7 +41,11 @@ class LiveSession:
     ) -> None:
         self.policy = resolve_policy(policy, **(policy_options or {}))
         self.directory = Path(directory) if directory is not None else None
-        self.agent = agent
+        if agent is True:
+            from nbduplex.agent import BackgroundAgent
+
+            agent = BackgroundAgent()
+        self.agent = agent or None
         self._speaker_voice = speaker  # an nbduplex.speaker.Speaker (None: the default voice)
         self.capture = CaptureWidget(mode=mode, echo_cancellation=echo_cancellation)
         self.speaker = SpeakerWidget()
@@ -57,7 +61,7 @@ class LiveSession:
         self.speaker.on_span(self._playback)
         self.widget = ipw.VBox(
             [self.capture, self.speaker, self.controls, self.timeline, self.inspector]
-            + ([self.agent_trace] if agent is not None else [])
+            + ([self.agent_trace] if self.agent is not None else [])
         )
 
     # -- public ---------------------------------------------------------------------------------
@@ -191,7 +195,8 @@ def live(
     `policy`: "model", a cascade preset (e.g. "openai-server-vad", "pipecat"), "module:attr" or
     a Policy; `policy_options` go to it. `mode`: "audio", "video" or "both". Keep
     `echo_cancellation` on with loudspeakers (the model would hear itself). `directory`: also
-    write the trace there as it runs (default: memory only). `agent`: a background agent.
+    write the trace there as it runs (default: memory only). `agent`: a background agent
+    (`True`: a default `nbduplex.agent.BackgroundAgent`), shown live in an agent Gantt.
     """
     lv = LiveSession(
         policy,
