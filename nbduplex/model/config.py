@@ -34,11 +34,12 @@ TEXT_PAD = 256
 # "say the latest agent result" (answers to delegated tasks).
 DEFAULT_REPLIES: tuple[str, ...] = (
     "",
-    # answers at a turn end
-    "Okay, I see.", "That sounds good.", "Sure, tell me more.", "Got it.", "I understand.",
-    "That makes sense.", "Right, go on.",
+    # answers at a turn end (full sentences: >= 4 words, >= 1 s spoken; FD-bench's TOR rule)
+    "Okay, I see what you mean.", "That sounds like a good plan.", "Sure, tell me a bit more.",
+    "Got it, thanks for telling me.", "I understand, that makes sense.",
+    "That makes a lot of sense.", "Right, please go on then.",
     # after a barge-in
-    "Sorry, go ahead.", "Oh, okay.", "Sure.",
+    "Sorry, please go ahead then.", "Oh, okay, I am listening.", "Sure, take your time, go on.",
     # back-channels
     "mm-hm", "yeah", "right", "uh-huh", "okay", "I see",
     # words to say at a time or a cue

