@@ -6,13 +6,6 @@
 
 const COLORS = { agent_task: "#8e5bd9", tool_call: "#c38de0" };
 
-function showError(el, e) {
-  const pre = document.createElement("pre");
-  pre.style.cssText = "color:#b00;white-space:pre-wrap;border:1px solid #b00;padding:6px";
-  pre.textContent = `nbduplex widget error: ${e && e.stack ? e.stack : e}`;
-  el.appendChild(pre);
-  console.error(e);
-}
 
 function renderAgentTrace({ model, el }) {
   const root = document.createElement("div");
@@ -92,12 +85,4 @@ function renderAgentTrace({ model, el }) {
   return () => ro.disconnect();
 }
 
-export default {
-  render(ctx) {
-    try {
-      return renderAgentTrace(ctx);
-    } catch (e) {
-      showError(ctx.el, e);
-    }
-  },
-};
+export default safeWidget(renderAgentTrace);

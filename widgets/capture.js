@@ -74,13 +74,6 @@ const CSS = `
 .nbd-capture select { max-width: 220px; }
 `;
 
-function showError(el, e) {
-  const pre = document.createElement("pre");
-  pre.style.cssText = "color:#b00;white-space:pre-wrap;border:1px solid #b00;padding:6px";
-  pre.textContent = `nbduplex widget error: ${e && e.stack ? e.stack : e}`;
-  el.appendChild(pre);
-  console.error(e);
-}
 
 function h(tag, props = {}, ...kids) {
   const n = Object.assign(document.createElement(tag), props);
@@ -307,12 +300,4 @@ function renderCapture({ model, el }) {
   return () => { stop("closed").catch(() => {}); };
 }
 
-export default {
-  render(ctx) {
-    try {
-      return renderCapture(ctx);
-    } catch (e) {
-      showError(ctx.el, e);
-    }
-  },
-};
+export default safeWidget(renderCapture);

@@ -3,13 +3,6 @@
 // Both are synced traits (small settings); the kernel applies them live to the session's policy
 // and records every change in the trace as a "setting" span.
 
-function showError(el, e) {
-  const pre = document.createElement("pre");
-  pre.style.cssText = "color:#b00;white-space:pre-wrap;border:1px solid #b00;padding:6px";
-  pre.textContent = `nbduplex widget error: ${e && e.stack ? e.stack : e}`;
-  el.appendChild(pre);
-  console.error(e);
-}
 
 function renderControls({ model, el }) {
   const root = document.createElement("div");
@@ -40,12 +33,4 @@ function renderControls({ model, el }) {
   show();
 }
 
-export default {
-  render(ctx) {
-    try {
-      return renderControls(ctx);
-    } catch (e) {
-      showError(ctx.el, e);
-    }
-  },
-};
+export default safeWidget(renderControls);

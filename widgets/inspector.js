@@ -9,13 +9,6 @@ const COLORS = {
   yield: "#e5484d", delegate: "#8e5bd9",
 };
 
-function showError(el, e) {
-  const pre = document.createElement("pre");
-  pre.style.cssText = "color:#b00;white-space:pre-wrap;border:1px solid #b00;padding:6px";
-  pre.textContent = `nbduplex widget error: ${e && e.stack ? e.stack : e}`;
-  el.appendChild(pre);
-  console.error(e);
-}
 
 function colour(v) { // 0..1 -> dark blue .. yellow
   const r = Math.round(255 * Math.min(1, Math.max(0, 1.6 * v - 0.4)));
@@ -102,12 +95,4 @@ function renderInspector({ model, el }) {
   return () => { if (url) URL.revokeObjectURL(url); };
 }
 
-export default {
-  render(ctx) {
-    try {
-      return renderInspector(ctx);
-    } catch (e) {
-      showError(ctx.el, e);
-    }
-  },
-};
+export default safeWidget(renderInspector);

@@ -17,13 +17,6 @@ const CSS = `
 .nbd-speaker.suspended button { display: inline-block; }
 `;
 
-function showError(el, e) {
-  const pre = document.createElement("pre");
-  pre.style.cssText = "color:#b00;white-space:pre-wrap;border:1px solid #b00;padding:6px";
-  pre.textContent = `nbduplex widget error: ${e && e.stack ? e.stack : e}`;
-  el.appendChild(pre);
-  console.error(e);
-}
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -128,12 +121,4 @@ function renderSpeaker({ model, el }) {
   return () => { stopAll(); if (ctx) ctx.close().catch(() => {}); };
 }
 
-export default {
-  render(ctx) {
-    try {
-      return renderSpeaker(ctx);
-    } catch (e) {
-      showError(ctx.el, e);
-    }
-  },
-};
+export default safeWidget(renderSpeaker);

@@ -22,13 +22,6 @@ const LANES = [ // [key, label, y, h]
   ["probs", "probs", 112, 40], ["agent", "agent", 156, 44],
 ];
 
-function showError(el, e) {
-  const pre = document.createElement("pre");
-  pre.style.cssText = "color:#b00;white-space:pre-wrap;border:1px solid #b00;padding:6px";
-  pre.textContent = `nbduplex widget error: ${e && e.stack ? e.stack : e}`;
-  el.appendChild(pre);
-  console.error(e);
-}
 
 function pct(a, q) {
   if (!a.length) return 0;
@@ -310,12 +303,4 @@ function renderTimeline({ model, el }) {
   return () => { ro.disconnect(); if (raf) cancelAnimationFrame(raf); };
 }
 
-export default {
-  render(ctx) {
-    try {
-      return renderTimeline(ctx);
-    } catch (e) {
-      showError(ctx.el, e);
-    }
-  },
-};
+export default safeWidget(renderTimeline);

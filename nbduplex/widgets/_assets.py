@@ -25,5 +25,7 @@ def asset_dir() -> Path:
 
 @cache
 def asset(name: str) -> str:
-    """The text of one widget module, e.g. `asset("timeline.js")`."""
-    return (asset_dir() / name).read_text(encoding="utf-8")
+    """One widget module, e.g. `asset("timeline.js")`, with `common.js` (shared helpers) first."""
+    d = asset_dir()
+    common = (d / "common.js").read_text(encoding="utf-8")
+    return common + "\n" + (d / name).read_text(encoding="utf-8")
