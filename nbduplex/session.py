@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from nbduplex.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
+REQUEST_AUDIO_TURNS = 40  # micro-turns (8 s) of user audio kept for a spoken delegated request
 Listener = Callable[[dict, MicroTurn, Decision, np.ndarray], None]
 
 
@@ -63,6 +65,7 @@ class Session:
         self._controls: dict[str, Any] = {}
         self.error: BaseException | None = None
         self._spans_reported = 0  # model speech spans already written to the trace
+        self._recent_audio: deque[np.ndarray] = deque(maxlen=REQUEST_AUDIO_TURNS)
         self.seq = -1  # last completed micro-turn
 
     @property
@@ -92,6 +95,7 @@ class Session:
         """Run to the end of the source (or `stop()`); returns the Trace."""
         self.policy.reset()
         self.speaker.reset()
+        self._recent_audio.clear()
         if self.agent is not None:
             self.agent.attach(self)
         try:
@@ -128,6 +132,7 @@ class Session:
         if extra or speaking != turn.model_speaking:
             turn = turn.with_(text=turn.text + tuple(extra), model_speaking=speaking)
 
+        self._recent_audio.append(turn.audio)
         t0 = time.perf_counter()
         decision = self.policy.step(turn)
         decision.step_ms = (time.perf_counter() - t0) * 1000.0
@@ -158,7 +163,10 @@ class Session:
         elif action is Action.YIELD:
             self.speaker.stop(next_chunk)
         elif action is Action.DELEGATE and self.agent is not None:
-            self.agent.submit(decision.task or turn.user_text or decision.text, at=turn.t + 0.2)
+            task = decision.task or turn.user_text
+            # a spoken request: the agent transcribes the last seconds of user audio itself
+            audio = None if task else np.concatenate(self._recent_audio)
+            self.agent.submit(task or "", at=turn.t + 0.2, audio=audio)
 
     def _report_speech_spans(self) -> None:
         spans = self.speaker.spans

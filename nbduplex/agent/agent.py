@@ -35,6 +35,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
+
+from nbduplex.agent.asr import Transcriber
 from nbduplex.agent.builtin import DocumentIndex, builtin_tools
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, plan
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
@@ -79,6 +82,7 @@ class AgentTask:
     ended: float | None = None
     reason: str = ""  # why it was cancelled
     handle: asyncio.Task | None = field(default=None, repr=False)
+    audio: np.ndarray | None = field(default=None, repr=False)  # a spoken request, 16 kHz
     settled: bool = False  # its coroutine has exited (or will never start): spans are final
 
     def now(self) -> float:
@@ -119,6 +123,7 @@ class BackgroundAgent:
         *,
         task_timeout: float | None = None,
         max_workers: int = 4,  # threads for sync tools
+        transcriber: Callable[[np.ndarray], str] | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -144,6 +149,7 @@ class BackgroundAgent:
         self.timeout = timeout
         self.task_timeout = task_timeout
         self.max_workers = max_workers
+        self._transcriber = transcriber if transcriber is not None else Transcriber()
         self.session: Any | None = None
         self.trace: Any | None = None
         self.spans: list[dict[str, Any]] = []  # every span, with agent-local ids
@@ -190,12 +196,15 @@ class BackgroundAgent:
         context: Sequence[TextEvent] | None = None,
         *,
         topic: str | None = None,
+        audio: np.ndarray | None = None,
     ) -> int:
         """Start `task` (stream time `at` seconds; default: now) and return its id at once.
 
         `context` is the conversation so far (default: the text events of the attached trace).
+        With an empty `task` and the user's recent `audio` (int16, 16 kHz), the request is
+        transcribed first (offline ASR, see `asr.py`), in the agent's thread.
         """
-        text = " ".join(str(task).split())
+        text = " ".join(str(task or "").split())
         if at is None:
             at = self._stream_now()
         if context is None:
@@ -214,6 +223,7 @@ class BackgroundAgent:
             job = AgentTask(
                 next(self._ids), text, float(at), time.monotonic(), topic, tuple(context), explicit
             )
+            job.audio = audio if not text and audio is not None and len(audio) else None
             replaced = [o for o in running if self._replaces(job, o)]
             if correction and running and not replaced:
                 replaced = [running[-1]]
@@ -301,7 +311,26 @@ class BackgroundAgent:
             job.settled = True
             self._idle.notify_all()
 
+    async def _transcribe(self, job: AgentTask) -> None:
+        """Fill in a spoken request's text (a "transcribe" tool-call span)."""
+        span = self._open_span(
+            "tool_call", self._now(job), job, label="transcribe", parent=job.span, tool="transcribe"
+        )
+        try:
+            loop = asyncio.get_running_loop()
+            text = await loop.run_in_executor(None, self._transcriber, job.audio)
+        except asyncio.CancelledError:
+            self._close_span(span, self._now(job), status="cancelled")
+            raise
+        except Exception as e:  # no ASR installed, or it failed: the task goes on without text
+            self._close_span(span, self._now(job), status="error", error=str(e)[:500])
+            return
+        self._close_span(span, self._now(job), status="ok", result=text[:500])
+        job.text = text
+
     async def _run(self, job: AgentTask) -> None:
+        if job.audio is not None:
+            await self._transcribe(job)
         work = Job(
             job.text, job.context, self.tools, self._tool_caller(job), len(self.documents) > 0
         )

@@ -1,0 +1,64 @@
+"""Spoken requests: the agent transcribes the user's audio (PocketSphinx) before routing."""
+
+import numpy as np
+import pytest
+
+from nbduplex.agent import BackgroundAgent
+from nbduplex.agent.asr import Transcriber
+from nbduplex.decision import Action, Decision
+from nbduplex.microturn import CHUNK_SAMPLES, MicroTurn
+from nbduplex.session import Session
+from nbduplex.speaker import Speaker
+from nbduplex.tts import available, synthesize
+
+needs_asr = pytest.mark.skipif(not Transcriber.available(), reason="pocketsphinx not installed")
+needs_flite = pytest.mark.skipif(not available("flite"), reason="Debian flite not installed")
+
+
+@needs_asr
+@needs_flite
+def test_spoken_arithmetic_request_is_transcribed_and_answered():
+    audio = synthesize("what is seventeen times twenty three", synth="flite", voice="slt").audio
+    agent = BackgroundAgent()
+    try:
+        agent.submit("", at=0.0, audio=audio)
+        assert agent.wait(30)
+        results = [e.text for e in agent.drain_results()]
+        assert any("391" in r for r in results), results
+        tool_spans = [s for s in agent.spans if s["kind"] == "tool_call"]
+        assert [s["label"] for s in tool_spans][:2] == ["transcribe", "calculator"]
+    finally:
+        agent.detach()
+
+
+@needs_asr
+def test_transcriber_rejects_bad_audio_and_returns_little_for_silence():
+    t = Transcriber()
+    with pytest.raises(ValueError):
+        t(np.zeros((10, 2), np.int16))
+    assert len(t(np.zeros(16000, np.int16)).split()) <= 2  # PocketSphinx may guess a word
+
+
+def test_session_sends_recent_user_audio_when_the_policy_gives_no_task():
+    heard = []
+
+    def fake_asr(audio):  # records what the session handed over
+        heard.append(audio.copy())
+        return "what is 2 plus 2"
+
+    class DelegatesAt3:
+        name = "delegates"
+
+        def reset(self):
+            pass
+
+        def step(self, turn):
+            return Decision(Action.DELEGATE if turn.seq == 3 else Action.LISTEN)
+
+    turns = [MicroTurn(k, np.full(CHUNK_SAMPLES, k + 1, np.int16)) for k in range(5)]
+    agent = BackgroundAgent(transcriber=fake_asr)
+    speaker = Speaker(synthesize=lambda t: np.zeros(10, np.int16))
+    Session(turns, DelegatesAt3(), agent=agent, speaker=speaker).run()
+    assert len(heard) == 1 and heard[0].shape == (4 * CHUNK_SAMPLES,)
+    assert heard[0][0] == 1 and heard[0][-1] == 4  # micro-turns 0..3, in order
+    assert any(h.task == "what is 2 plus 2" for h in agent.history)
