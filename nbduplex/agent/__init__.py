@@ -9,12 +9,14 @@ OpenAI-compatible chat endpoint with `OpenAIChatRouter`); answers re-enter the s
 """
 
 from nbduplex.agent.agent import AgentTask, BackgroundAgent, HistoryEntry
+from nbduplex.agent.asr import Transcriber
 from nbduplex.agent.builtin import DocumentIndex, builtin_tools, calculator, clock, timer
 from nbduplex.agent.llm import OpenAIChatRouter
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, ToolCall, find_expression, plan
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult, tool
 
 __all__ = [
+    "Transcriber",
     "AgentTask",
     "Answer",
     "BackgroundAgent",
