@@ -120,7 +120,9 @@ def _log_mel_windows_numpy(windows: np.ndarray, cfg: DMelConfig) -> np.ndarray:
     frames[:, cfg.pad_left : cfg.pad_left + cfg.win_length] = windows
     frames *= _window(cfg)
     mag = np.abs(np.fft.rfft(frames, axis=-1))  # (R, F)
-    mel = mag @ _mel_t(cfg)  # (R, M)
+    # einsum without BLAS: for a micro-turn's 16 frames a multithreaded BLAS call is 5-100x
+    # slower than this loop when the other cores are busy (measured here: 0.3 ms vs 1.5-37 ms)
+    mel = np.einsum("rf,fm->rm", mag, _mel_t(cfg), optimize=False)  # (R, M)
     return np.clip(np.log10(np.maximum(mel, 10.0**cfg.log_min)), cfg.log_min, cfg.log_max)
 
 
