@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,12 @@ from nbduplex.model import (
 )
 from nbduplex.model.data import scenario_example
 from nbduplex.model.evaluate import task_scores
-from nbduplex.model.featurize import Featurizer, encode_text, since_text_series
+from nbduplex.model.featurize import (
+    Featurizer,
+    InstructionMemory,
+    encode_text,
+    since_text_series,
+)
 from nbduplex.policy import Policy
 from nbduplex.scenarios import generate_scenario
 
@@ -58,6 +65,33 @@ def test_text_encoding_and_since_text():
     assert (encode_text((), 3) == 256).all()
     s = since_text_series([2, 5], 8)
     assert s.tolist() == pytest.approx([60, 60, 0, 0.2, 0.4, 0, 0.2, 0.4])
+    toks = encode_text((TextEvent("model", "ok"),), 8, reminder="say go")
+    assert toks.tolist() == [259, 111, 107, 260, 115, 97, 121, 32]
+
+
+def test_instruction_reminder_follows_the_instruction():
+    mem = InstructionMemory()
+    assert mem.update((), 0.0) == (60.0, "")
+    assert mem.update((TextEvent("user", "say go in 5 seconds"),), 1.0) == (0.0, "")
+    assert mem.update((TextEvent("agent", "42"),), 1.2) == pytest.approx(
+        (0.2, "say go in 5 seconds")
+    )
+    since, rem = mem.update((), 70.0)
+    assert since == 60.0 and rem == ""  # forgotten after SINCE_TEXT_MAX
+    mem.reset()
+    assert mem.update((), 2.0) == (60.0, "")
+
+
+def test_checkpoint_available_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nbduplex.policy import policy_names; names = policy_names(); "
+        "assert 'torch' not in sys.modules, 'torch imported'; print(names)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
 
 
 def test_training_targets_follow_the_labels(scenario):
@@ -103,6 +137,14 @@ def test_eagerness_and_do_not_interrupt_reweight_actions():
     pol.do_not_interrupt = True
     w = pol._reweight(p)
     assert w[ACTIONS.index("backchannel")] == 0 and w[ACTIONS.index("interject")] == 0
+    m = _tiny_model()
+    m.meta = {"action_scales": {"backchannel": 0.5}}  # calibrated scales come from the meta
+    pol = InteractionModelPolicy(m)
+    assert pol._reweight(p)[ACTIONS.index("backchannel")] == pytest.approx(0.15)
+    pol = InteractionModelPolicy(m, action_scales={"interject": 2.0})
+    assert pol._reweight(p)[ACTIONS.index("interject")] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="unknown actions"):
+        InteractionModelPolicy(m, action_scales={"shout": 2.0})
 
 
 def test_yield_while_silent_reads_as_listen():
@@ -149,3 +191,31 @@ def test_task_scores_count_timing_and_content(scenario):
     assert task_scores(rows(e.seq, e.text), labels)["timespeak"][0] == 1.0
     assert task_scores(rows(e.seq + 5, e.text), labels)["timespeak"][0] == 0.0  # 1 s late
     assert task_scores(rows(e.seq, "wrong"), labels)["timespeak"] == [0.0] * n
+
+
+def test_calibration_scores_and_picks_from_the_grid():
+    from nbduplex.model.calibrate import calibrate, calibration_score
+
+    base = {"turn.tor": 1.0, "timespeak.acc": 0.5, "cuespeak.acc": math.nan, "count.obo": 0.0,
+            "visual.hit_rate": 0.0, "delegation.acc": 0.0, "interrupt.stopped_rate": 1.0,
+            "pause.tor": 0.25, "turn.latency_median_s": 0.6}  # fmt: skip
+    assert calibration_score(base) == pytest.approx(1 + 0.5 + 1 + 0.75 - 0.2)
+    assert calibration_score({**base, "turn.latency_median_s": math.nan}) == pytest.approx(2.25)
+    grid = [{"interject": 1.0}, {"interject": 0.0}]
+    best, trials = calibrate(_tiny_model(), grid, n_per_kind=1, kinds=["timespeak"])
+    assert best in grid and [t["action_scales"] for t in trials] == grid
+    with pytest.raises(ValueError, match="empty"):
+        calibrate(_tiny_model(), [])
+
+
+def test_no_new_speech_right_after_speech_started():
+    m = _tiny_model()
+    with torch.no_grad():
+        m.action_head.bias.fill_(0)
+        m.action_head.weight.fill_(0)
+        m.action_head.bias[ACTIONS.index("interject")] = 10.0
+    pol = InteractionModelPolicy(m)
+    turn = MicroTurn(0, np.zeros(3200, np.int16))
+    acts = [pol.step(turn.with_(seq=k)).action for k in range(4)]
+    assert acts == [Action.INTERJECT, Action.LISTEN, Action.INTERJECT, Action.LISTEN]
+    assert pol.step(turn.with_(seq=4)).text  # words come with every speech action

@@ -9,23 +9,43 @@
 
 Training: `nbduplex train` / `nbduplex.model.train.train(TrainConfig(...))`;
 evaluation: `nbduplex.model.evaluate.evaluate("model", "heldout")`.
+
+Importing this package is cheap: torch loads on first use of anything but
+`DEFAULT_CHECKPOINT` and `checkpoint_available` (so `nbduplex policies` stays fast).
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from nbduplex.model.checkpoint import (
-    DEFAULT_CHECKPOINT,
-    CheckpointError,
-    checkpoint_available,
-    load_model,
-    save_checkpoint,
-)
-from nbduplex.model.config import ModelConfig, tiny_config
-from nbduplex.model.inputs import TurnInputs
-from nbduplex.model.model import InteractionModel, ModelOutput
-from nbduplex.model.policy import InteractionModelPolicy
+from nbduplex.model.location import DEFAULT_CHECKPOINT, checkpoint_available
+
+if TYPE_CHECKING:
+    from nbduplex.model.checkpoint import CheckpointError, load_model, save_checkpoint
+    from nbduplex.model.config import ModelConfig, tiny_config
+    from nbduplex.model.inputs import TurnInputs
+    from nbduplex.model.model import InteractionModel, ModelOutput
+    from nbduplex.model.policy import InteractionModelPolicy
+
+_LAZY = {
+    "CheckpointError": "checkpoint",
+    "load_model": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "ModelConfig": "config",
+    "tiny_config": "config",
+    "TurnInputs": "inputs",
+    "InteractionModel": "model",
+    "ModelOutput": "model",
+    "InteractionModelPolicy": "policy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"nbduplex.model.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'nbduplex.model' has no attribute {name!r}")
 
 
 def load_policy(
@@ -35,6 +55,9 @@ def load_policy(
 
     `options`: eagerness (0..1), do_not_interrupt (bool), attribution (bool).
     """
+    from nbduplex.model.checkpoint import load_model
+    from nbduplex.model.policy import InteractionModelPolicy
+
     return InteractionModelPolicy(load_model(path, device), **options)
 
 

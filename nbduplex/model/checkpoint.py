@@ -13,9 +13,8 @@ from typing import Any
 import torch
 
 from nbduplex.model.config import ModelConfig
+from nbduplex.model.location import DEFAULT_CHECKPOINT, checkpoint_available  # noqa: F401
 from nbduplex.model.model import InteractionModel
-
-DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default.pt"
 
 
 class CheckpointError(RuntimeError):
@@ -25,11 +24,6 @@ class CheckpointError(RuntimeError):
 def default_device() -> torch.device:
     """CUDA when present, else CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def checkpoint_available(path: str | Path | None = None) -> bool:
-    """True when the (default) checkpoint file exists."""
-    return Path(path or DEFAULT_CHECKPOINT).is_file()
 
 
 def save_checkpoint(path: str | Path, model: InteractionModel, **extra: Any) -> Path:

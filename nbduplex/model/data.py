@@ -11,7 +11,7 @@ does) and the speaking flag is on from k + 1 for the length of those words spoke
 speaker voice; when a barge-in (target `yield` at y) follows a response, the model is taken to
 still be talking until y, and silent from y + 1.
 
-Label shaping (DATA_VERSION 2):
+Label shaping (DATA_VERSION >= 2):
 - late answers: for `LATE_RESPOND_P` of the turn-end answers (seeded by the scenario seed) the
   teacher-forced answer comes one micro-turn late (target "listen" -> IGNORE at the ideal
   micro-turn, "respond" at the next one), so the model learns that a missed turn end is still
@@ -19,8 +19,10 @@ Label shaping (DATA_VERSION 2):
 - timing tolerance: instructed, cue, counting and visual events are scored within
   +-`tolerance_s`, so the micro-turns next to the ideal one are IGNOREd for the action loss
   (not punished as "listen") and carry the same word target;
-- anchors: `anchor[k]` is the micro-turn of the instruction a target at k depends on (-1 for
-  none); `collate` drops targets whose instruction lies before the crop (unanswerable).
+- anchors: `anchor[k]` is the micro-turn of the spoken instruction a target at k depends on
+  (-1 for none or a typed one, which the text reminder carries); `collate` drops targets whose
+  spoken instruction lies before the crop (unanswerable).
+The text of every micro-turn carries the instruction reminder (`featurize.InstructionMemory`).
 
 Examples are cached as .npz files (one per scenario) under `DataConfig.cache_dir`.
 """
@@ -37,15 +39,10 @@ import torch
 
 from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, TextEvent
 from nbduplex.model.config import ModelConfig
-from nbduplex.model.featurize import (
-    INSTRUCTION_ROLES,
-    downscale,
-    encode_text,
-    since_text_series,
-)
+from nbduplex.model.featurize import InstructionMemory, downscale, encode_text
 from nbduplex.model.inputs import TurnInputs
 
-DATA_VERSION = 2  # bump when the example format or the labelling rule changes
+DATA_VERSION = 3  # bump when the example format or the labelling rule changes
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
 LATE_RESPOND_P = 0.3  # share of turn-end answers teacher-forced one micro-turn late
@@ -147,12 +144,12 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
                     action[j], reply[j] = IGNORE, rid
         if e.cause in INSTRUCTED_CAUSES:
             ins = [
-                x.t
+                x
                 for x in scenario.labels.instructions
                 if x.kind == INSTRUCTED_CAUSES[e.cause] and x.t <= e.t + 1e-6
             ]
-            if ins:
-                anchor[max(0, seq - 1) : seq + 2] = int(max(ins) / MICROTURN_S)
+            if ins and ins[-1].channel == "spoken":
+                anchor[max(0, seq - 1) : seq + 2] = int(ins[-1].t / MICROTURN_S)
         said = e.text if config.replies[rid] == "@agent" else config.replies[rid]
         model_text[seq + 1] = said
         stop = seq + 1 + math.ceil(spoken_seconds(said) / MICROTURN_S)
@@ -161,21 +158,21 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
             stop = nxt.seq + 1  # talking until the barge-in is handled
         speaking[seq + 1 : min(stop, n)] = 1.0
     text = np.zeros((n, config.max_text_bytes), np.int16)
-    instr = []
+    since = np.zeros(n, np.float32)
+    memory = InstructionMemory()  # the same rule as the streaming Featurizer
     for k in range(n):
         events = list(scenario.text_at(k))
         if k in model_text:
             events.append(TextEvent("model", model_text[k]))
-        text[k] = encode_text(events, config.max_text_bytes)
-        if any(ev.role in INSTRUCTION_ROLES and ev.text for ev in events):
-            instr.append(k)
+        since[k], reminder = memory.update(events, k * MICROTURN_S)
+        text[k] = encode_text(events, config.max_text_bytes, reminder)
     return {
         "codes": codes.astype(np.uint8),
         "image": image,
         "has_image": has_image,
         "text": text,
         "speaking": speaking,
-        "since_text": since_text_series(instr, n),
+        "since_text": since,
         "action": action,
         "reply": reply,
         "anchor": anchor,

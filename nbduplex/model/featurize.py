@@ -1,8 +1,14 @@
 """MicroTurns -> model inputs: dMel codes, a downscaled frame, text tokens, time, speaking flag.
 
 `Featurizer` is streaming (one `MicroTurn` at a time, exact streaming dMel); `encode_text`,
-`downscale` and `since_text_series` are shared with the offline training-data builder, so a
-policy in the session loop sees exactly what the model was trained on.
+`downscale`, `since_text_series` and `InstructionMemory` are shared with the offline
+training-data builder, so a policy in the session loop sees exactly what the model was trained on.
+
+Instruction reminder: the latest instruction (user or system text) is re-shown in the text of
+every later micro-turn, after that micro-turn's own events, behind the "system" role marker
+(260), for up to `SINCE_TEXT_MAX` seconds. So the decision token (the text+state token, which
+the heads read) sees "say go in 5 seconds" together with the time since it was typed, and
+needs no attention 25 micro-turns back (or past the KV window) to know what and when to say.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ SINCE_TEXT_MAX = 60.0  # seconds; "no text yet" reads as this
 INSTRUCTION_ROLES = frozenset({"user", "system"})  # text that restarts the since_text clock
 
 
-def encode_text(events: tuple[TextEvent, ...] | list[TextEvent], max_bytes: int) -> np.ndarray:
-    """Text events -> (max_bytes,) int64: [role marker, utf-8 bytes..] per event, then pads."""
+def encode_text(
+    events: tuple[TextEvent, ...] | list[TextEvent], max_bytes: int, reminder: str = ""
+) -> np.ndarray:
+    """Text events -> (max_bytes,) int64: [role marker, utf-8 bytes..] per event, then the
+    reminder as [260, bytes..] (see the module docstring), then pads."""
     out = np.full(max_bytes, TEXT_PAD, dtype=np.int64)
     toks: list[int] = []
     for e in events:
@@ -29,6 +38,9 @@ def encode_text(events: tuple[TextEvent, ...] | list[TextEvent], max_bytes: int)
         role = ROLES.index(e.role) if e.role in ROLES else ROLES.index("user")
         toks.append(257 + role)
         toks.extend(e.text.encode("utf-8"))
+    if reminder:
+        toks.append(257 + ROLES.index("system"))
+        toks.extend(reminder.encode("utf-8"))
     toks = toks[:max_bytes]
     out[: len(toks)] = toks
     return out
@@ -44,6 +56,30 @@ def downscale(frame: np.ndarray, size: int) -> np.ndarray:
     return x[0].numpy()
 
 
+class InstructionMemory:
+    """The latest instruction text and the time since it arrived (one session, in order)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the instruction."""
+        self.text = ""
+        self.t: float | None = None
+
+    def update(self, events, t: float) -> tuple[float, str]:
+        """Events of the micro-turn starting at `t` -> (seconds since the instruction, reminder).
+
+        The reminder is "" in the micro-turn the instruction arrives (it is in the events) and
+        once `SINCE_TEXT_MAX` seconds have passed."""
+        new = [e.text for e in events if e.role in INSTRUCTION_ROLES and e.text]
+        if new:
+            self.text, self.t = " ".join(new), t
+        since = SINCE_TEXT_MAX if self.t is None else min(t - self.t, SINCE_TEXT_MAX)
+        reminder = self.text if (not new and self.t is not None and since < SINCE_TEXT_MAX) else ""
+        return float(since), reminder
+
+
 class Featurizer:
     """Turns one session's MicroTurns, in order, into (1, 1) `TurnInputs` for `model.step`."""
 
@@ -57,7 +93,7 @@ class Featurizer:
     def reset(self) -> None:
         """Start a new session."""
         self._dmel.reset()
-        self._last_text_t: float | None = None
+        self._memory = InstructionMemory()
         self._last_image: np.ndarray | None = None
 
     def __call__(self, turn: MicroTurn) -> TurnInputs:
@@ -71,17 +107,15 @@ class Featurizer:
             if has_image
             else np.zeros((3, cfg.image_size, cfg.image_size), np.float32)
         )
-        if any(e.role in INSTRUCTION_ROLES and e.text for e in turn.text):
-            self._last_text_t = turn.t
-        since = SINCE_TEXT_MAX if self._last_text_t is None else turn.t - self._last_text_t
+        since, reminder = self._memory.update(turn.text, turn.t)
         return TurnInputs(
             codes=torch.from_numpy(codes.astype(np.int64))[None, None],
             image=torch.from_numpy(image)[None, None],
             has_image=torch.tensor([[has_image]]),
-            text=torch.from_numpy(encode_text(turn.text, cfg.max_text_bytes))[None, None],
+            text=torch.from_numpy(encode_text(turn.text, cfg.max_text_bytes, reminder))[None, None],
             speaking=torch.tensor([[float(turn.model_speaking)]]),
             t=torch.tensor([[turn.t]], dtype=torch.float32),
-            since_text=torch.tensor([[min(since, SINCE_TEXT_MAX)]], dtype=torch.float32),
+            since_text=torch.tensor([[since]], dtype=torch.float32),
         )
 
 

@@ -3,12 +3,16 @@
     policy = InteractionModelPolicy(load_model())
     decision = policy.step(turn)   # Decision(action, probs, text, task, attribution, info)
 
-Decision rule: p(listen) is multiplied by `listen_scale` (calibrated on training voices after
-training, stored in the checkpoint), and the probabilities are re-weighted by `eagerness`
+Decision rule: p(listen) is multiplied by `listen_scale` and each action's probability by
+`action_scales[action]` (both calibrated on training voices after training and stored in the
+checkpoint's meta: the class-balanced loss inflates rare actions, e.g. `interject` fires too
+early, and these undo that at decision time), and the probabilities are re-weighted by `eagerness`
 (0..1; 0.5 = as trained): the back-channel and interject probabilities are multiplied by
 4 ** (2 e - 1), so e = 1 makes them 4x likelier and e = 0 4x less likely;
 `do_not_interrupt` zeroes them. The action is the arg-max of the re-weighted probabilities
-(`probs` reports the model's own). `yield` while the model is silent is read as `listen`.
+(`probs` reports the model's own). `yield` while the model is silent is read as `listen`, and
+so is a speech action right after the micro-turn that started speech (training ignores the
+micro-turns next to a timed utterance, so the model may fire twice in a row).
 The words come from the word head (the most likely non-empty reply); the reply "@agent"
 says the latest agent result.
 
@@ -47,6 +51,7 @@ class InteractionModelPolicy:
         do_not_interrupt: bool = False,
         attribution: bool = True,
         listen_scale: float | None = None,
+        action_scales: dict[str, float] | None = None,
     ) -> None:
         self.model = model.eval()
         self.config = model.config
@@ -57,6 +62,11 @@ class InteractionModelPolicy:
         # multiplies p(listen) before the arg-max (< 1: act more readily); tuned on training
         # voices after training and stored in the checkpoint's meta
         self.listen_scale = float(listen_scale or meta.get("listen_scale", 1.0))
+        scales = action_scales if action_scales is not None else meta.get("action_scales", {})
+        unknown = set(scales) - set(self.config.actions)
+        if unknown:
+            raise ValueError(f"action_scales for unknown actions: {sorted(unknown)}")
+        self.action_scales = {a: float(v) for a, v in scales.items()}  # p(a) multipliers
         self._featurizer = Featurizer(self.config)
         self._stream = None
         self.reset()
@@ -70,6 +80,7 @@ class InteractionModelPolicy:
         self._stream.__enter__()
         self._last_agent_text = ""
         self._last_user_text = ""
+        self._spoke_last_turn = False
         self.model.blocks[-1].attn.keep_attention = self.attribution
 
     def close(self) -> None:
@@ -96,6 +107,10 @@ class InteractionModelPolicy:
         action = Action(names[int(self._reweight(p).argmax())])
         if action is Action.YIELD and not turn.model_speaking:
             action = Action.LISTEN
+        speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
+        if action in speech and self._spoke_last_turn:
+            action = Action.LISTEN  # words started last micro-turn are already being said
+        self._spoke_last_turn = action in speech
         text, task = "", None
         if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
             text = self._words(out.reply_logits[0, 0])
@@ -121,6 +136,8 @@ class InteractionModelPolicy:
                 w[names.index(a)] = gain
         if "listen" in names:
             w[names.index("listen")] = self.listen_scale
+        for a, v in self.action_scales.items():
+            w[names.index(a)] *= v
         return p * w
 
     def _words(self, logits: torch.Tensor) -> str:

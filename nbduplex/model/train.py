@@ -5,8 +5,9 @@ linear warm-up then cosine decay, gradient clipping, class-balanced cross-entrop
 head (weights ~ frequency ** -0.5) plus cross-entropy on the word head where a speech action
 is due. Scenarios with instructed, cue, counting or visual events (rare, and the hardest) are
 sampled `1 + oversample` times as often, and the interject class weight is multiplied by
-`interject_weight`. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every `save_every` steps hold model,
-optimizer, scheduler, step and RNG states: run the same command again to resume.
+`interject_weight`. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every `save_every` steps
+hold model, optimizer, scheduler, step and RNG states: run the same command again to resume.
+`--init` starts a fresh run from existing weights (fine-tuning; new optimizer and schedule).
 
     nbduplex train --out runs/m1 --steps 2000 --scenarios 600
     nbduplex train --out runs/m2 --init nbduplex/model/checkpoints/default.pt  # fine-tune
@@ -47,7 +48,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max global gradient norm
     reply_weight: float = 0.5  # weight of the word-head loss
     interject_weight: float = 2.0  # extra factor on the interject class weight
-    oversample: float = 2.0  # examples with interject targets are drawn (1 + this) x as often
+    oversample: float = 1.0  # examples with interject targets are drawn (1 + this) x as often
     init_from: str | None = None  # weights to start from (a fresh run only; not a resume)
     time_offset_s: float = 300.0  # random stream-time offsets up to this (long-session robustness)
     seed: int = 0  # python, numpy and torch seeds
@@ -210,6 +211,18 @@ def train(config: TrainConfig) -> Path:
     return final
 
 
+def calibrate_checkpoint(path: str | Path, **options) -> dict[str, float]:
+    """Run `nbduplex.model.calibrate.calibrate` on a checkpoint and store the scales in its meta."""
+    from nbduplex.model.calibrate import calibrate
+    from nbduplex.model.checkpoint import load_model
+
+    model = load_model(path, device="cpu")
+    scales, trials = calibrate(model, **options)
+    meta = dict(model.meta, action_scales=scales, calibration=trials)
+    save_checkpoint(path, model, meta=meta)
+    return scales
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Arguments of `nbduplex train` (added to `parser` when given)."""
     p = parser or argparse.ArgumentParser(
@@ -233,6 +246,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--d-model", type=int, default=d.model.d_model)
     p.add_argument("--layers", type=int, default=d.model.n_layers)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="after training, tune the decision scales on training voices (unseen seeds)",
+    )
     return p
 
 
@@ -258,6 +276,8 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
     path = train(cfg)
+    if getattr(args, "calibrate", False):
+        calibrate_checkpoint(path, progress=cfg.progress)
     print(f"saved {path}")
     return path
 
