@@ -38,10 +38,14 @@ def main() -> None:
         rates.append(len(trace.rows) / dt)
     step_ms = sorted(r["step_ms"] for r in trace.rows)
     print(f"policy {args.policy}, {len(turns)} micro-turns ({len(turns) * 0.2:.0f} s of input)")
-    print(f"loop: {max(rates):.0f} micro-turns/s best, {sorted(rates)[len(rates) // 2]:.0f} median "
-          f"(target >= 100; real time is 5/s)")
-    print(f"policy step: p50 {step_ms[len(step_ms) // 2]:.2f} ms, "
-          f"p95 {step_ms[int(len(step_ms) * 0.95)]:.2f} ms")
+    print(
+        f"loop: {max(rates):.0f} micro-turns/s best, {sorted(rates)[len(rates) // 2]:.0f} median "
+        f"(target >= 100; real time is 5/s)"
+    )
+    print(
+        f"policy step: p50 {step_ms[len(step_ms) // 2]:.2f} ms, "
+        f"p95 {step_ms[int(len(step_ms) * 0.95)]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'nbduplex' has no attribute {name!r}")
 
+
 __all__ = [
     *_LAZY,
     "ACTIONS",
@@ -49,4 +50,3 @@ __all__ = [
     "TextEvent",
     "resolve_policy",
 ]
-

@@ -53,7 +53,8 @@ def load_policy(
 ) -> InteractionModelPolicy:
     """An `InteractionModelPolicy` on a checkpoint (default: the shipped one).
 
-    `options`: eagerness (0..1), do_not_interrupt (bool), attribution (bool).
+    `options`: eagerness (0..1), do_not_interrupt (bool), attribution (bool), cpu_threads
+    (torch intra-op threads on the CPU, default 1; None leaves torch's setting alone).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy

@@ -52,8 +52,15 @@ class InteractionModelPolicy:
         attribution: bool = True,
         listen_scale: float | None = None,
         action_scales: dict[str, float] | None = None,
+        cpu_threads: int | None = 1,
     ) -> None:
         self.model = model.eval()
+        device = next(model.parameters()).device
+        if device.type == "cpu" and cpu_threads:
+            # One step is a few small matmuls: extra intra-op threads only spin and, when the
+            # other cores are busy (browser, kernel), made a step 50x slower (8 ms -> 470 ms
+            # measured on 2 cores). Note: torch's thread count is process-wide.
+            torch.set_num_threads(cpu_threads)
         self.config = model.config
         self.eagerness = eagerness  # 0..1, scales back-channel / interject likelihood
         self.do_not_interrupt = do_not_interrupt  # never back-channel or interject
