@@ -545,3 +545,16 @@ def test_replay_roundtrip(tmp_path):
     (tmp_path / "junk" / "x").write_text("x")
     with pytest.raises(SourceError, match="cannot load trace"):
         ReplaySource(tmp_path / "junk")
+
+
+def test_queue_source_ends_when_the_sender_goes_silent():
+    """A dead browser tab must not block the session forever."""
+    clock = [0.0]
+    asm = ChunkAssembler(clock=lambda: clock[0])
+    src = QueueSource(asm, poll=0.001, idle_timeout=1.0)
+    asm.push(0, np.zeros(CHUNK_SAMPLES, np.int16), now=0.0)
+    it = iter(src)
+    assert next(it).seq == 0
+    clock[0] = 5.0  # nothing arrives for 5 s (idle_timeout 1 s)
+    assert list(it) == [] and src.timed_out
+    assert asm.push(1, np.zeros(CHUNK_SAMPLES, np.int16), now=5.0) == "rejected"

@@ -17,6 +17,7 @@ Invariant (tested): received == emitted - missing + late + duplicate + rejected 
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -34,6 +35,8 @@ from nbduplex.microturn import (
     TextEvent,
     conform_audio,
 )
+
+log = logging.getLogger(__name__)
 
 _STATS = ("received", "emitted", "missing", "late", "duplicate", "out_of_order", "rejected")
 _EXTRA_STATS = ("bad_frames", "bad_audio")  # undecodable images dropped; unusable audio
@@ -290,14 +293,28 @@ class ChunkAssembler:
 
 class QueueSource:
     """A live `Source` fed by a `ChunkAssembler`: iteration blocks until turns are ready and
-    ends when the assembler ends (`close()` ends it) and everything was emitted."""
+    ends when the assembler ends (`close()` ends it) and everything was emitted.
+
+    A live capture sends a chunk every 200 ms even in silence, so `idle_timeout` seconds
+    without any new turn mean the sender is gone (a closed tab, a dead front end): the stream
+    then ends by itself instead of blocking the session forever (`timed_out` is set). The idle
+    clock starts with the first turn, so a slow permission prompt does not end the stream.
+    """
 
     live = True
     duration: float | None = None
 
-    def __init__(self, assembler: ChunkAssembler | None = None, *, poll: float = 0.05) -> None:
+    def __init__(
+        self,
+        assembler: ChunkAssembler | None = None,
+        *,
+        poll: float = 0.05,
+        idle_timeout: float | None = 30.0,
+    ) -> None:
         self.assembler = assembler if assembler is not None else ChunkAssembler()
         self.poll = poll  # seconds, longest single wait (the clock may be a fake one)
+        self.idle_timeout = idle_timeout  # seconds without a new turn before the stream ends
+        self.timed_out = False
 
     def push(self, *args, **kw) -> str:
         """Shortcut for `self.assembler.push`."""
@@ -305,14 +322,23 @@ class QueueSource:
 
     def __iter__(self) -> Iterator[MicroTurn]:
         a = self.assembler
+        last: float | None = None  # the idle clock starts with the first turn (after permission)
         while True:
             with a.cond:
-                slots = a._take_locked(a.clock())
+                now = a.clock()
+                slots = a._take_locked(now)
                 if not slots:
                     if a._finished_locked():
                         return
+                    idle = self.idle_timeout is not None and last is not None
+                    if idle and now - last > self.idle_timeout:
+                        self.timed_out = True
+                        log.warning("no chunk for %.0f s: ending the live stream", now - last)
+                        a._ended = True  # later pushes are rejected (we hold its lock)
+                        return
                     a.cond.wait(timeout=self.poll)
                     continue
+            last = a.clock()
             yield from a._build(slots)
 
     def close(self) -> None:
