@@ -47,6 +47,7 @@ class Session:
         agent: Any | None = None,
         realtime: bool | None = None,
         max_turns: int | None = None,
+        cancel_tasks_on_barge_in: bool = True,
     ) -> None:
         from nbduplex.trace import Trace
 
@@ -57,6 +58,7 @@ class Session:
         self.trace = trace if trace is not None else Trace(meta={"policy": self.policy_name})
         self.realtime = bool(getattr(source, "live", False)) if realtime is None else realtime
         self.max_turns = max_turns
+        self.cancel_tasks_on_barge_in = cancel_tasks_on_barge_in  # DESIGN: barge-in cancels
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -161,7 +163,9 @@ class Session:
             with self._text_lock:
                 self._pending_text.append(TextEvent("model", decision.text))
         elif action is Action.YIELD:
-            self.speaker.stop(next_chunk)
+            cut = self.speaker.stop(next_chunk)
+            if cut and self.agent is not None and self.cancel_tasks_on_barge_in:
+                self.agent.cancel_all("barge-in")
         elif action is Action.DELEGATE and self.agent is not None:
             task = decision.task or turn.user_text
             # a spoken request: the agent transcribes the last seconds of user audio itself

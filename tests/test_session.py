@@ -133,3 +133,20 @@ def test_background_thread_start_stop():
     trace = s.wait(5)
     assert not s.running and len(trace.rows) > 0
     assert json.dumps(trace.rows[0], default=str)
+
+
+def test_barge_in_cancels_running_agent_tasks():
+    from nbduplex.agent import BackgroundAgent
+
+    agent = BackgroundAgent()  # the built-in timer tool keeps the task running for 5 s
+    policy = Scripted({1: (Action.RESPOND, "let me look that up for you"), 3: (Action.YIELD, "")})
+
+    class Delegating(Scripted):
+        def step(self, turn):
+            if turn.seq == 0:
+                agent.submit("remind me in 5 seconds", at=0.0)
+            return super().step(turn)
+
+    policy = Delegating(policy.script)
+    Session(turns(5), policy, agent=agent, speaker=tone_speaker()).run()
+    assert [(h.status, h.result) for h in agent.history] == [("cancelled", "barge-in")]
