@@ -219,3 +219,20 @@ def test_no_new_speech_right_after_speech_started():
     acts = [pol.step(turn.with_(seq=k)).action for k in range(4)]
     assert acts == [Action.INTERJECT, Action.LISTEN, Action.INTERJECT, Action.LISTEN]
     assert pol.step(turn.with_(seq=4)).text  # words come with every speech action
+
+
+def test_words_fit_the_action():
+    """An answer is a sentence (FD-bench counts >= 4 words as taking the turn); a back-channel
+    is short; delegation without typed text leaves the task to the agent's transcription."""
+    import torch
+
+    from nbduplex.decision import Action
+    from nbduplex.model import load_policy
+
+    policy = load_policy()
+    replies = policy.config.replies
+    logits = torch.zeros(len(replies))
+    logits[replies.index("done")] = 10.0  # the word head prefers a one-word timed reply
+    assert len(policy._words(logits, Action.RESPOND).split()) >= 4
+    assert len(policy._words(logits, Action.BACKCHANNEL).split()) <= 2
+    assert policy._words(logits, Action.INTERJECT) == "done"

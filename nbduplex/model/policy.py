@@ -120,9 +120,10 @@ class InteractionModelPolicy:
         self._spoke_last_turn = action in speech
         text, task = "", None
         if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
-            text = self._words(out.reply_logits[0, 0])
+            text = self._words(out.reply_logits[0, 0], action)
         elif action is Action.DELEGATE:
-            task = self._last_user_text or "the user's last spoken request"
+            # no typed text: the session hands the agent the user's recent audio to transcribe
+            task = self._last_user_text or None
         return Decision(
             action=action,
             probs=probs,
@@ -147,10 +148,20 @@ class InteractionModelPolicy:
             w[names.index(a)] *= v
         return p * w
 
-    def _words(self, logits: torch.Tensor) -> str:
+    def _words(self, logits: torch.Tensor, action: Action) -> str:
         replies = self.config.replies
         logits = logits.float().clone()
         logits[0] = -math.inf  # something must be said
+        # the words must fit the action: an answer is a sentence (or the agent's result), a
+        # back-channel is short; an interjection may be anything (a timed word, a count, ...)
+        fits = {
+            Action.RESPOND: lambda r: len(r.split()) >= 4 or r == AGENT_REPLY,
+            Action.BACKCHANNEL: lambda r: 0 < len(r.split()) <= 2 and r != AGENT_REPLY,
+        }.get(action)
+        if fits is not None and any(fits(r) for r in replies[1:]):
+            for i, r in enumerate(replies):
+                if i and not fits(r):
+                    logits[i] = -math.inf
         if not self._last_agent_text and AGENT_REPLY in replies:
             logits[replies.index(AGENT_REPLY)] = -math.inf
         word = replies[int(logits.argmax())]
