@@ -8,11 +8,12 @@ OpenAI-compatible chat endpoint with `OpenAIChatRouter`); answers re-enter the s
 `TextEvent("agent", ...)`, and every task and tool call is a span in the trace.
 """
 
-from nbduplex.agent.agent import AgentTask, BackgroundAgent, HistoryEntry
+from nbduplex.agent.agent import BackgroundAgent
 from nbduplex.agent.asr import Transcriber
 from nbduplex.agent.builtin import DocumentIndex, builtin_tools, calculator, clock, timer
 from nbduplex.agent.llm import OpenAIChatRouter
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, ToolCall, find_expression, plan
+from nbduplex.agent.task import AgentTask, HistoryEntry
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult, tool
 
 __all__ = [

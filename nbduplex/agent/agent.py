@@ -24,7 +24,6 @@ exception in the conversation.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 import logging
 import queue
@@ -32,14 +31,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from nbduplex.agent.asr import Transcriber
 from nbduplex.agent.builtin import DocumentIndex, builtin_tools
+from nbduplex.agent.loop_thread import LoopThread
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, plan
+from nbduplex.agent.task import AgentTask, HistoryEntry, context_from_rows
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
 from nbduplex.microturn import MICROTURN_S, TextEvent
 
@@ -51,54 +51,6 @@ _CORRECTION = re.compile(
     re.I,
 )
 _SPAN_HEAD = ("id", "kind", "start", "end", "track", "label")
-_CONTEXT_EVENTS = 40  # text events of the conversation handed to a task
-_CONTEXT_ROWS = 3000  # trace rows scanned for them (10 minutes)
-
-
-class HistoryEntry(NamedTuple):
-    """A finished task: `status` is ok / error / timeout / declined / cancelled."""
-
-    task: str
-    result: str
-    status: str
-    started: float  # stream seconds
-    ended: float  # stream seconds
-
-
-@dataclass(eq=False)
-class AgentTask:
-    """A submitted task and its state (`status` "running" until it finishes)."""
-
-    id: int
-    text: str
-    at: float  # stream seconds at submit
-    wall0: float  # time.monotonic() at submit
-    topic: str
-    context: tuple[TextEvent, ...]
-    explicit_topic: bool = False  # the caller named the topic
-    span: int = -1  # id in BackgroundAgent.spans
-    status: str = "running"
-    result: str = ""
-    ended: float | None = None
-    reason: str = ""  # why it was cancelled
-    handle: asyncio.Task | None = field(default=None, repr=False)
-    audio: np.ndarray | None = field(default=None, repr=False)  # a spoken request, 16 kHz
-    settled: bool = False  # its coroutine has exited (or will never start): spans are final
-
-    def now(self) -> float:
-        """Stream time now, as seen by this task."""
-        return self.at + (time.monotonic() - self.wall0)
-
-
-def context_from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[TextEvent, ...]:
-    """The last text events of a trace's rows (user text, the model's words, agent results)."""
-    events: list[TextEvent] = []
-    for row in rows[-_CONTEXT_ROWS:]:
-        for item in row.get("text_in") or ():
-            role, text = item[0], item[1]
-            if text:
-                events.append(TextEvent(str(role), str(text)))
-    return tuple(events[-_CONTEXT_EVENTS:])
 
 
 class BackgroundAgent:
@@ -160,9 +112,7 @@ class BackgroundAgent:
         self._idle = threading.Condition(self._lock)
         self._results: queue.SimpleQueue[TextEvent] = queue.SimpleQueue()
         self._trace_ids: dict[int, int] = {}  # local span id -> trace span id
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._runner = LoopThread(max_workers)
         self._t0 = time.monotonic()
 
     # -- session hooks (called from the session's loop thread) ---------------------------------
@@ -231,9 +181,7 @@ class BackgroundAgent:
                 self._cancel(other, f"superseded by task {job.id}")
             self.tasks[job.id] = job
             job.span = self._open_span("agent_task", job.at, job, label=text, topic=topic)
-        self._start_loop()
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._begin, job)
+        self._runner.start().call_soon_threadsafe(self._begin, job)
         return job.id
 
     def _replaces(self, new: AgentTask, old: AgentTask) -> bool:
@@ -374,7 +322,7 @@ class BackgroundAgent:
     def _cancel(self, job: AgentTask, reason: str) -> None:
         job.reason = reason
         self._finish(job, "cancelled", reason, post=False)
-        loop = self._loop
+        loop = self._runner.loop
         if loop is not None:
             try:
                 loop.call_soon_threadsafe(self._cancel_in_loop, job)
@@ -442,51 +390,12 @@ class BackgroundAgent:
 
     # -- the event-loop thread -------------------------------------------------------------------
     def _start_loop(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            loop = asyncio.new_event_loop()
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                self.max_workers, thread_name_prefix="nbduplex-tool"
-            )
-            loop.set_default_executor(self._executor)
-            self._loop = loop
-            ready = threading.Event()
-            self._thread = threading.Thread(
-                target=self._serve, args=(loop, ready), name="nbduplex-agent", daemon=True
-            )
-            self._thread.start()
-            ready.wait(5.0)
-
-    @staticmethod
-    def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(ready.set)
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
+        self._runner.start()
 
     def _stop_loop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None or not thread.is_alive():
+        if not self._runner.alive:
             return
-
-        async def shutdown() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        try:
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=2.0)
-        except Exception:
-            log.warning("agent tasks did not stop within 2 s")
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=2.0)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-        self._loop = self._thread = self._executor = None
+        self._runner.stop()
         with self._lock:
             for job in self.tasks.values():
                 job.settled = True  # nothing of theirs runs any more
