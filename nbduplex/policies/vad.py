@@ -25,6 +25,7 @@ Implementations:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ import numpy as np
 from nbduplex.microturn import SAMPLE_RATE
 
 
-class StreamingVAD:
+class StreamingVAD(ABC):
     """Base class: frame the stream, carry partial frames, record per-frame probabilities."""
 
     name = "vad"
@@ -86,8 +87,9 @@ class StreamingVAD:
     def _reset_model(self) -> None:
         pass
 
+    @abstractmethod
     def _frame_probs(self, frames: np.ndarray) -> np.ndarray:  # (n, F) int16 -> (n,) float
-        raise NotImplementedError
+        """Speech probability of each complete frame."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
