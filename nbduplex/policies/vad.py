@@ -83,9 +83,9 @@ class StreamingVAD(ABC):
             return float(np.mean(self.frame_probs))
         return self._last
 
-    # subclasses implement these two
-    def _reset_model(self) -> None:
-        pass
+    # subclasses implement `_frame_probs`, and `_reset_model` when they carry model state
+    def _reset_model(self) -> None:  # noqa: B027 - optional hook: stateless VADs have nothing
+        return None
 
     @abstractmethod
     def _frame_probs(self, frames: np.ndarray) -> np.ndarray:  # (n, F) int16 -> (n,) float
