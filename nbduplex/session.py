@@ -22,7 +22,7 @@ import numpy as np
 from nbduplex.decision import SPEECH_ACTIONS, Action, Decision
 from nbduplex.microturn import CHUNK_SAMPLES, MicroTurn, TextEvent
 from nbduplex.policy import Policy, resolve_policy
-from nbduplex.speaker import Speaker
+from nbduplex.speaker import Speaker, words_for
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +157,8 @@ class Session:
             if self._controls.get("do_not_interrupt") and action is Action.INTERJECT:
                 decision.info["suppressed"] = "do_not_interrupt"
                 return
+            decision.text = words_for(decision.text, action.value)
             self.speaker.say(decision.text, next_chunk, action=action.value)
-            if not decision.text:
-                decision.text = self.speaker.current_text or ""
             with self._text_lock:
                 self._pending_text.append(TextEvent("model", decision.text))
         elif action is Action.YIELD:

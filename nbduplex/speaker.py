@@ -20,6 +20,11 @@ from nbduplex.microturn import CHUNK_SAMPLES, SAMPLE_RATE
 DEFAULT_WORDS = {"backchannel": "mm-hm", "respond": "okay", "interject": "excuse me"}
 
 
+def words_for(text: str, action: str) -> str:
+    """What is actually said: `text`, or a short default per action when it is empty."""
+    return text.strip() or DEFAULT_WORDS.get(action, "okay")
+
+
 @dataclass(slots=True)
 class SpeakerConfig:
     """How the model sounds."""
@@ -97,7 +102,7 @@ class Speaker:
 
         Returns the utterance's duration in seconds. Empty text uses a short default per action.
         """
-        text = text.strip() or DEFAULT_WORDS.get(action, "okay")
+        text = words_for(text, action)
         audio = self.synth(text)
         item = _Scheduled(max(int(start_sample), self._rendered_to), audio, text)
         with self._lock:

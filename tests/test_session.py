@@ -150,3 +150,8 @@ def test_barge_in_cancels_running_agent_tasks():
     policy = Delegating(policy.script)
     Session(turns(5), policy, agent=agent, speaker=tone_speaker()).run()
     assert [(h.status, h.result) for h in agent.history] == [("cancelled", "barge-in")]
+
+
+def test_speech_without_text_records_the_default_words_it_says():
+    s = Session(turns(4), Scripted({1: (Action.BACKCHANNEL, "")}), speaker=tone_speaker())
+    assert s.run().rows[1]["text"] == "mm-hm"
