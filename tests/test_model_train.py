@@ -131,3 +131,24 @@ def test_init_from_weights_starts_a_fresh_run(tmp_path):
     ):
         torch.testing.assert_close(a, b, msg=k)
     assert start.meta["steps"] == 0
+
+
+def test_kind_weights_steer_the_mix_and_workers_give_the_same_examples(tmp_path):
+    from nbduplex.model.data import _spec
+    from nbduplex.model.train import _kind_weights
+    from nbduplex.scenarios import SCENARIO_KINDS
+
+    weights = {k: float(k == "cuespeak") for k in SCENARIO_KINDS}
+    only = DataConfig(n_scenarios=50, mixture_share=0.0, kind_weights=weights)
+    assert {_spec(i, only)[0] for i in range(50)} == {"cuespeak"}
+    with pytest.raises(ValueError, match="unknown scenario kinds"):
+        _spec(0, DataConfig(kind_weights={"juggling": 2.0}))
+    assert _kind_weights("cuespeak=3, timespeak=2") == {"cuespeak": 3.0, "timespeak": 2.0}
+    with pytest.raises(Exception, match="kind=weight"):
+        _kind_weights("cuespeak")
+    dc = DataConfig(n_scenarios=3, cache_dir=str(tmp_path / "a"), mixture_share=0.0)
+    serial = build_dataset(dc, tiny_config(), progress=False)
+    dc.cache_dir, dc.workers = str(tmp_path / "b"), 2
+    parallel = build_dataset(dc, tiny_config(), progress=False)
+    for x, y in zip(serial, parallel, strict=True):
+        assert all(np.array_equal(x[k], y[k]) for k in x)

@@ -12,11 +12,15 @@ checkpoint's meta, where the policy reads it.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
-# interject x respond scales tried (1.0 = as trained)
+# interject x respond x back-channel scales tried (1.0 = as trained)
 DEFAULT_GRID: tuple[dict[str, float], ...] = tuple(
-    {"interject": i, "respond": r} for i in (1.0, 0.5, 0.25) for r in (1.0, 0.6)
+    {"interject": i, "respond": r, "backchannel": b}
+    for i in (1.0, 0.5, 0.25)
+    for r in (1.0, 0.6)
+    for b in (1.0, 0.5)
 )
 CALIBRATION_SEED = 20_000  # seeds used here: distinct from training and from EVAL_SEED
 
@@ -43,17 +47,39 @@ def calibrate(
     kinds: list[str] | None = None,
     seed: int = CALIBRATION_SEED,
     progress: bool = False,
+    workers: int = 1,
 ) -> tuple[dict[str, float], list[dict]]:
-    """(best action_scales, [{"action_scales", "score", "result"} per grid point])."""
+    """(best action_scales, [{"action_scales", "score", "result"} per grid point]).
+
+    `model` is an InteractionModel or a checkpoint path; with `workers` > 1 the grid points run
+    in that many processes (each loads the checkpoint, so `model` must then be a path)."""
+    if not grid:
+        raise ValueError("the calibration grid is empty")
+    jobs = [(model, dict(scales), n_per_kind, kinds, seed) for scales in grid]
+    if workers <= 1:
+        from tqdm.auto import tqdm
+
+        trials = [_trial(j) for j in tqdm(jobs, desc="calibrate", disable=not progress)]
+    else:
+        if not isinstance(model, (str, Path)):
+            raise ValueError("calibrating with several workers needs the checkpoint's path")
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            trials = list(pool.map(_trial, jobs))
+    best = max(trials, key=lambda t: t["score"])
+    return best["action_scales"], trials
+
+
+def _trial(job: tuple) -> dict:
+    """Evaluate one grid point (model or checkpoint path, scales, n_per_kind, kinds, seed)."""
+    from nbduplex.model.checkpoint import load_model
     from nbduplex.model.evaluate import evaluate
     from nbduplex.model.policy import InteractionModelPolicy
 
-    if not grid:
-        raise ValueError("the calibration grid is empty")
-    trials = []
-    for scales in grid:
-        pol = InteractionModelPolicy(model, attribution=False, action_scales=dict(scales))
-        r = evaluate(pol, "train", n_per_kind=n_per_kind, kinds=kinds, seed=seed, progress=progress)
-        trials.append({"action_scales": dict(scales), "score": calibration_score(r), "result": r})
-    best = max(trials, key=lambda t: t["score"])
-    return best["action_scales"], trials
+    model, scales, n_per_kind, kinds, seed = job
+    if isinstance(model, (str, Path)):
+        model = load_model(model, device="cpu")
+    pol = InteractionModelPolicy(model, attribution=False, action_scales=scales)
+    r = evaluate(pol, "train", n_per_kind=n_per_kind, kinds=kinds, seed=seed, progress=False)
+    return {"action_scales": scales, "score": calibration_score(r), "result": r}

@@ -66,6 +66,8 @@ class DataConfig:
     synth: str = "espeak"  # training synthesiser
     voices: str = "train"  # voice pool (never "heldout")
     cache_dir: str | None = None  # None: default_cache_dir()
+    kind_weights: dict[str, float] | None = None  # relative draw weight per single kind (default 1)
+    workers: int = 1  # processes generating scenarios
 
 
 def reply_id(text: str, action: str, replies: tuple[str, ...]) -> int:
@@ -187,7 +189,15 @@ def _spec(i: int, cfg: DataConfig) -> tuple[str, int]:
     if rng.random() < cfg.mixture_share:
         return "mixture", seed
     kinds = list(SCENARIO_KINDS)
-    return kinds[int(rng.integers(len(kinds)))], seed
+    if not cfg.kind_weights:
+        return kinds[int(rng.integers(len(kinds)))], seed
+    unknown = set(cfg.kind_weights) - set(kinds)
+    if unknown:
+        raise ValueError(f"unknown scenario kinds {sorted(unknown)}; known: {kinds}")
+    w = np.array([max(0.0, float(cfg.kind_weights.get(k, 1.0))) for k in kinds])
+    if w.sum() <= 0:
+        raise ValueError("kind_weights must give at least one kind a positive weight")
+    return kinds[int(rng.choice(len(kinds), p=w / w.sum()))], seed
 
 
 def make_scenario(kind: str, seed: int, synth: str = "espeak", voices: str = "train"):
@@ -214,23 +224,32 @@ def build_dataset(
     key += f"-r{len(config.replies)}"
     d = root / key
     d.mkdir(parents=True, exist_ok=True)
-    out = []
-    for i in tqdm(range(data.n_scenarios), desc="scenarios", disable=not progress):
-        kind, seed = _spec(i, data)
-        f = d / f"{kind}-{seed}.npz"
-        if f.is_file():
-            try:
-                with np.load(f) as z:
-                    out.append({k: z[k] for k in z.files})
-                continue
-            except (OSError, ValueError, EOFError):
-                f.unlink(missing_ok=True)  # a half-written file from an interrupted run
-        ex = scenario_example(make_scenario(kind, seed, data.synth, data.voices), config)
-        tmp = f.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **ex)
-        tmp.replace(f)
-        out.append(ex)
-    return out
+    jobs = [(d, *_spec(i, data), data.synth, data.voices, config) for i in range(data.n_scenarios)]
+    bar = dict(total=len(jobs), desc="scenarios", disable=not progress)
+    if data.workers <= 1:
+        return [_cached_example(j) for j in tqdm(jobs, **bar)]
+    from concurrent.futures import ProcessPoolExecutor
+
+    one_thread = {"initializer": torch.set_num_threads, "initargs": (1,)}
+    with ProcessPoolExecutor(data.workers, **one_thread) as pool:
+        return list(tqdm(pool.map(_cached_example, jobs, chunksize=4), **bar))
+
+
+def _cached_example(job: tuple) -> dict[str, np.ndarray]:
+    """One example (cache dir, kind, seed, synth, voices, config): from the cache, else made."""
+    d, kind, seed, synth, voices, config = job
+    f = d / f"{kind}-{seed}.npz"
+    if f.is_file():
+        try:
+            with np.load(f) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError):
+            f.unlink(missing_ok=True)  # a half-written file from an interrupted run
+    ex = scenario_example(make_scenario(kind, seed, synth, voices), config)
+    tmp = f.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, **ex)
+    tmp.replace(f)
+    return ex
 
 
 def collate(

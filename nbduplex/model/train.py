@@ -217,10 +217,24 @@ def calibrate_checkpoint(path: str | Path, **options) -> dict[str, float]:
     from nbduplex.model.checkpoint import load_model
 
     model = load_model(path, device="cpu")
-    scales, trials = calibrate(model, **options)
+    scales, trials = calibrate(path if options.get("workers", 1) > 1 else model, **options)
     meta = dict(model.meta, action_scales=scales, calibration=trials)
     save_checkpoint(path, model, meta=meta)
     return scales
+
+
+def _kind_weights(spec: str) -> dict[str, float]:
+    """'cuespeak=3,timespeak=2' -> {"cuespeak": 3.0, "timespeak": 2.0}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected kind=weight, got {part!r}") from None
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected kind=weight, got {part!r}")
+    return out
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -243,6 +257,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--threads", type=int, default=d.threads, help="CPU threads (0: default)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time")
     p.add_argument("--cache-dir", default=None, help="where generated examples are cached")
+    p.add_argument(
+        "--kind-weights",
+        type=_kind_weights,
+        default=None,
+        help="draw weights of single scenario kinds, e.g. cuespeak=3,timespeak=2 (others 1)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="processes generating scenarios")
     p.add_argument("--d-model", type=int, default=d.model.d_model)
     p.add_argument("--layers", type=int, default=d.model.n_layers)
     p.add_argument("--no-progress", action="store_true")
@@ -272,12 +293,18 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         threads=args.threads,
         max_minutes=args.max_minutes,
         progress=not args.no_progress,
-        data=DataConfig(n_scenarios=args.scenarios, cache_dir=args.cache_dir, seed=args.seed),
+        data=DataConfig(
+            n_scenarios=args.scenarios,
+            cache_dir=args.cache_dir,
+            seed=args.seed,
+            kind_weights=getattr(args, "kind_weights", None),
+            workers=getattr(args, "workers", 1),
+        ),
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
     path = train(cfg)
     if getattr(args, "calibrate", False):
-        calibrate_checkpoint(path, progress=cfg.progress)
+        calibrate_checkpoint(path, progress=cfg.progress, workers=max(1, cfg.data.workers))
     print(f"saved {path}")
     return path
 
