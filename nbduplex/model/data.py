@@ -184,19 +184,21 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
 def _spec(i: int, cfg: DataConfig) -> tuple[str, int]:
     from nbduplex.scenarios import SCENARIO_KINDS
 
+    kinds = list(SCENARIO_KINDS)
+    w = None
+    if cfg.kind_weights:
+        unknown = set(cfg.kind_weights) - set(kinds)
+        if unknown:
+            raise ValueError(f"unknown scenario kinds {sorted(unknown)}; known: {kinds}")
+        w = np.array([max(0.0, float(cfg.kind_weights.get(k, 1.0))) for k in kinds])
+        if w.sum() <= 0:
+            raise ValueError("kind_weights must give at least one kind a positive weight")
     rng = np.random.default_rng([cfg.seed, i])
     seed = int(rng.integers(0, 2**31))
     if rng.random() < cfg.mixture_share:
         return "mixture", seed
-    kinds = list(SCENARIO_KINDS)
-    if not cfg.kind_weights:
+    if w is None:
         return kinds[int(rng.integers(len(kinds)))], seed
-    unknown = set(cfg.kind_weights) - set(kinds)
-    if unknown:
-        raise ValueError(f"unknown scenario kinds {sorted(unknown)}; known: {kinds}")
-    w = np.array([max(0.0, float(cfg.kind_weights.get(k, 1.0))) for k in kinds])
-    if w.sum() <= 0:
-        raise ValueError("kind_weights must give at least one kind a positive weight")
     return kinds[int(rng.choice(len(kinds), p=w / w.sum()))], seed
 
 
