@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbduplex.model.config import ModelConfig, tiny_config
-from nbduplex.model.inputs import empty_inputs, random_inputs
+from nbduplex.model.inputs import TurnInputs, empty_inputs, random_inputs
 from nbduplex.model.kv_cache import SinkKVCache
 from nbduplex.model.model import InteractionModel
 
@@ -102,6 +102,35 @@ def test_batch_of_two_equals_two_single_sessions():
     torch.testing.assert_close(both, torch.cat([one, two], 0), atol=1e-5, rtol=0)
 
 
+def test_a_row_reset_starts_a_new_session_while_the_other_row_goes_on():
+    """Sessions in one batch need not start together: row 1 restarts at micro-turn 7 and runs
+    past the window (ring slots differ between the rows); both rows match single sessions."""
+    cfg = tiny_config()
+    m = _model(cfg)
+    n, cut = 3 * cfg.ctx_turns, 7
+    a = random_inputs(cfg, 1, n, torch.Generator().manual_seed(6))  # row 0, from turn 0
+    b = random_inputs(cfg, 1, n, torch.Generator().manual_seed(7))  # row 1: an old session...
+    c = random_inputs(cfg, 1, n - cut, torch.Generator().manual_seed(8))  # ...then a new one
+    alone_a, _ = _stream(m, a)
+    alone_c, _ = _stream(m, c)
+    rows = [[], []]
+    with torch.no_grad(), m.streaming(2):
+        for i in range(n):
+            if i == cut:
+                m.reset_sessions([1])
+                assert m.cache.turns.tolist() == [cut, 0]
+            second = b.slice(i, i + 1) if i < cut else c.slice(i - cut, i - cut + 1)
+            out = m.step(TurnInputs.cat([a.slice(i, i + 1), second]))
+            rows[0].append(out.action_logits[0])
+            rows[1].append(out.action_logits[1])
+        with pytest.raises(IndexError):
+            m.reset_sessions([2])
+    torch.testing.assert_close(torch.cat(rows[0])[None], alone_a, atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.cat(rows[1][cut:])[None], alone_c, atol=1e-5, rtol=0)
+    with pytest.raises(RuntimeError, match="streaming"):
+        m.reset_sessions([0])
+
+
 def test_empty_inputs_are_fine_and_gradients_reach_every_parameter():
     cfg = tiny_config()
     m = _model(cfg).train()
@@ -169,11 +198,12 @@ def test_cache_holds_exactly_the_sinks_and_the_last_window(sink, extra, s, turns
     )  # fmt: skip
     owner = [-1] * c.size
     for i in range(turns):
-        sl = c.slots()
+        sl = c.slots()[0].tolist()
         absolute, cache_pos = c.positions()
-        assert absolute.tolist() == list(range(i * s, (i + 1) * s))
+        assert absolute[0].tolist() == list(range(i * s, (i + 1) * s))
         assert int(cache_pos.max()) < c.size
-        for j in range(sl.start, sl.stop):
+        assert sl == list(range(sl[0], sl[0] + s))  # a micro-turn's tokens are contiguous
+        for j in sl:
             owner[j] = i
         c.advance()
         held = sorted({o for o in owner if o >= 0})

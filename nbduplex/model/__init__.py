@@ -6,6 +6,7 @@
 
     with model.streaming(batch_size=2):   # several sessions stepped together
         out = model.step(inputs)          # TurnInputs with T == 1 -> ModelOutput
+        model.reset_sessions([1])         # row 1 starts a new session; row 0 goes on
 
 Training: `nbduplex train` / `nbduplex.model.train.train(TrainConfig(...))`;
 evaluation: `nbduplex.model.evaluate.evaluate("model", "heldout")`.

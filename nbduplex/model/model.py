@@ -31,14 +31,17 @@ from nbduplex.model.kv_cache import SinkKVCache
 def rope_cos_sin(
     positions: torch.Tensor, head_dim: int, base: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin tables (N, head_dim/2) for integer positions (N,), computed in float64."""
+    """cos/sin tables (..., N, head_dim/2) for integer positions (..., N), in float64."""
     inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
-    ang = positions.to(torch.float64)[:, None] * inv.to(positions.device)[None, :]
+    ang = positions.to(torch.float64)[..., None] * inv.to(positions.device)
     return ang.cos().float(), ang.sin().float()
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs (first half, second half) of x (..., N, Dh) by the angles (N, Dh/2)."""
+    """Rotate channel pairs (first half, second half) of x (B, H, N, Dh) by the angles (N, Dh/2)
+    (shared by every row) or (B, N, Dh/2) (one table per row)."""
+    if cos.dim() == 3:
+        cos, sin = cos[:, None], sin[:, None]
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
@@ -211,12 +214,12 @@ class Attention(nn.Module):
         qa = apply_rope(q, rope["cos_abs"], rope["sin_abs"])
         qc = apply_rope(q, rope["cos_cache"], rope["sin_cache"])
         cache.write(layer, apply_rope(k, rope["cos_abs"], rope["sin_abs"]), v)
-        kk, vv, valid = cache.read(layer)  # (B, H, C, Dh) x2, (C,)
+        kk, vv, valid = cache.read(layer)  # (B, H, C, Dh) x2, (B, C)
         scale = 1.0 / math.sqrt(self.dh)
         sc = torch.cat(
             [qc @ kk[:, :, :sk].transpose(-1, -2), qa @ kk[:, :, sk:].transpose(-1, -2)], -1
         )  # (B, H, S, C)
-        att = (sc * scale).masked_fill(~valid, float("-inf")).softmax(-1)
+        att = (sc * scale).masked_fill(~valid[:, None, None], float("-inf")).softmax(-1)
         if self.keep_attention:
             self.last_attention = att.detach()
         return self._merge(att @ vv)
@@ -341,6 +344,12 @@ class InteractionModel(nn.Module):
     def cache(self) -> SinkKVCache | None:
         """The KV cache while inside `streaming()`, else None."""
         return self._cache
+
+    def reset_sessions(self, rows: list[int]) -> None:
+        """Inside `streaming()`: start new sessions in `rows`; the other rows go on."""
+        if self._cache is None:
+            raise RuntimeError("reset_sessions() needs `with model.streaming(batch_size):`")
+        self._cache.reset(rows)
 
     def step(self, x: TurnInputs) -> ModelOutput:
         """One micro-turn (T == 1) of every session in the streaming batch -> outputs (B, 1, .)."""

@@ -181,10 +181,11 @@ class InteractionModelPolicy:
             "video": float(w[slot_kind == a].sum()),
             "text": float(w[slot_kind == a + 1].sum()),
         }
-        age = (cache.turn - 1 - cache.owner).float() * MICROTURN_S  # seconds before this turn
+        owner = cache.owner[0]
+        age = (cache.turn - 1 - owner).float() * MICROTURN_S  # seconds before this turn
         lo = -1.0
         for hi, key in TIME_RANGES:
-            out[key] = float(w[(age > lo) & (age < hi - 1e-6) & (cache.owner >= 0)].sum())
+            out[key] = float(w[(age > lo) & (age < hi - 1e-6) & (owner >= 0)].sum())
             lo = hi - 1e-6
-        out["time[<-5s]"] = float(w[(age >= 5.0 - 1e-6) & (cache.owner >= 0)].sum())
+        out["time[<-5s]"] = float(w[(age >= 5.0 - 1e-6) & (owner >= 0)].sum())
         return out
