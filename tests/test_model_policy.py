@@ -191,6 +191,8 @@ def test_task_scores_count_timing_and_content(scenario):
     assert task_scores(rows(e.seq, e.text), labels)["timespeak"][0] == 1.0
     assert task_scores(rows(e.seq + 5, e.text), labels)["timespeak"][0] == 0.0  # 1 s late
     assert task_scores(rows(e.seq, "wrong"), labels)["timespeak"] == [0.0] * n
+    channel = labels.instructions[0].channel  # the split by channel counts the same events
+    assert task_scores(rows(e.seq, e.text), labels)[f"timespeak_{channel}"][0] == 1.0
 
 
 def test_calibration_scores_and_picks_from_the_grid():

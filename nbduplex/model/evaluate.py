@@ -10,7 +10,8 @@ MicroTurns, speaker and model-speaking flag as a live session), then:
   latency is the *median* over takeovers);
 - TimeSpeak / CueSpeak accuracy: an instructed utterance counts when the model starts saying
   the right word within +-0.5 s (TimeSpeak) / +-0.6 s (CueSpeak) of the ideal start (the
-  labels' `tolerance_s`; the ideal start is the end of the expected micro-turn);
+  labels' `tolerance_s`; the ideal start is the end of the expected micro-turn); also split by
+  how the instruction came (`typed_acc`: a text event, `spoken_acc`: in the user's speech);
 - counting: the count said = the largest number word spoken during the motion (plus 2 s);
   OBO = share with |count - truth| <= 1, MAE = mean |count - truth| / truth;
 - visual interjection: hit rate (speech within 3 s of the object appearing) and median latency;
@@ -55,15 +56,18 @@ def task_scores(rows: list[dict], labels) -> dict[str, list[float]]:
     utt = _utterances(rows)
     out: dict[str, list[float]] = {k: [] for k in
            ("timespeak", "cuespeak", "count_obo", "count_mae", "visual_hit", "visual_latency",
-            "delegation", "agent_answer")}  # fmt: skip
+            "delegation", "agent_answer", "timespeak_typed", "timespeak_spoken", "cuespeak_typed",
+            "cuespeak_spoken")}  # fmt: skip
     for e in labels.expected:
         ideal = (e.seq + 1) * MICROTURN_S
         ok = any(abs(s - ideal) <= e.tolerance_s + 1e-6 and _norm(w) == _norm(e.text)
                  for s, _, w in utt)  # fmt: skip
-        if e.cause == "timespeak":
-            out["timespeak"].append(float(ok))
-        elif e.cause == "cue":
-            out["cuespeak"].append(float(ok))
+        if e.cause in ("timespeak", "cue"):
+            task = "timespeak" if e.cause == "timespeak" else "cuespeak"
+            out[task].append(float(ok))
+            given = [i for i in labels.instructions if i.kind == task and i.t <= e.t + 1e-6]
+            if given:  # the instruction this event answers: typed or spoken?
+                out[f"{task}_{given[-1].channel}"].append(float(ok))
         elif e.cause == "agent_result":
             out["agent_answer"].append(float(ok))
         elif e.cause == "visual":
@@ -143,7 +147,11 @@ def evaluate(
     mean = {k: (float(np.mean(v)) if v else math.nan) for k, v in tasks.items()}
     out.update({
         "timespeak.acc": mean["timespeak"],
+        "timespeak.typed_acc": mean["timespeak_typed"],
+        "timespeak.spoken_acc": mean["timespeak_spoken"],
         "cuespeak.acc": mean["cuespeak"],
+        "cuespeak.typed_acc": mean["cuespeak_typed"],
+        "cuespeak.spoken_acc": mean["cuespeak_spoken"],
         "count.obo": mean["count_obo"],
         "count.mae": mean["count_mae"],
         "visual.hit_rate": mean["visual_hit"],
