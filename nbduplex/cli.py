@@ -44,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS:TEXT",
         help="typed user text arriving at SECONDS (repeatable)",
     )
-    run.add_argument("--policy", default="openai-server-vad", help="model, a preset, module:attr")
+    run.add_argument(
+        "--policy",
+        default="openai-server-vad",
+        help="model, a preset, module:attr, or a checkpoint path (*.pt)",
+    )
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--realtime", action="store_true", help="pace the input at wall-clock speed")
     run.add_argument("--voice", default="en-us", help="the model's espeak-ng voice")
@@ -59,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-agent", action="store_true", help="run without the background agent")
 
     demo = sub.add_parser("demo", help="a synthetic conversation through a policy, with metrics")
-    demo.add_argument("--policy", default="openai-server-vad")
+    demo.add_argument(
+        "--policy", default="openai-server-vad", help="model, a preset, module:attr, or *.pt"
+    )
     demo.add_argument("--kind", default="turn_taking", help="scenario kind (see --list-kinds)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="nbduplex-demo", help="output directory")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from nbduplex.decision import Decision
@@ -45,7 +46,8 @@ def policy_names() -> list[str]:
 
 
 def resolve_policy(spec: str | Policy, **options) -> Policy:
-    """A policy from a name: `model`, a cascade preset (see `policy_names()`), or `module:attr`.
+    """A policy from a name: `model`, a cascade preset (see `policy_names()`), `module:attr`,
+    or the path of a model checkpoint (`*.pt`, e.g. your own from `nbduplex train`).
 
     `module:attr` may name a Policy instance, a class or a zero-argument factory.
     """
@@ -57,6 +59,16 @@ def resolve_policy(spec: str | Policy, **options) -> Policy:
         from nbduplex.model import load_policy
 
         return load_policy(**options)
+    if spec.endswith(".pt"):
+        from nbduplex.model import load_policy
+        from nbduplex.model.checkpoint import CheckpointError
+
+        if not Path(spec).is_file():
+            raise PolicyError(f"no model checkpoint at {spec}")
+        try:
+            return load_policy(spec, **options)
+        except CheckpointError as e:
+            raise PolicyError(str(e)) from e
     from nbduplex.policies import PRESETS, make_preset
 
     if spec in PRESETS:

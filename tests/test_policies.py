@@ -303,6 +303,20 @@ def test_make_preset_overrides_and_errors():
     assert resolve_policy("pipecat", silence_ms=400).config.silence_ms == 400
 
 
+def test_a_checkpoint_path_is_a_policy(tmp_path):
+    from nbduplex.model import DEFAULT_CHECKPOINT
+    from nbduplex.policy import PolicyError
+
+    pol = resolve_policy(str(DEFAULT_CHECKPOINT), eagerness=0.8)
+    assert pol.name == "model" and pol.eagerness == 0.8
+    with pytest.raises(PolicyError, match="no model checkpoint"):
+        resolve_policy(str(tmp_path / "missing.pt"))
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(PolicyError):
+        resolve_policy(str(broken))
+
+
 # -- scripted -----------------------------------------------------------------------------------
 
 

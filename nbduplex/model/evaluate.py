@@ -179,7 +179,9 @@ def eval_main(args: list[str] | None = None) -> Any:
     import argparse
 
     p = argparse.ArgumentParser(prog="nbduplex eval", description=__doc__.splitlines()[0])
-    p.add_argument("--policy", action="append", help="policy name (repeatable); default: model")
+    p.add_argument(
+        "--policy", action="append", help="policy name or *.pt (repeatable); default: model"
+    )
     p.add_argument("--split", action="append", choices=list(SPLITS), help="default: heldout, flite")
     p.add_argument("--n-per-kind", type=int, default=4, help="scenarios per kind")
     p.add_argument("--csv", default=None, help="also write the table here")
