@@ -251,6 +251,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--init", default=None, help="start from these weights (fresh runs only)")
     p.add_argument("--oversample", type=float, default=d.oversample)
     p.add_argument("--interject-weight", type=float, default=d.interject_weight)
+    p.add_argument("--reply-weight", type=float, default=d.reply_weight, help="word-head loss")
     p.add_argument("--scenarios", type=int, default=d.data.n_scenarios, help="training examples")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
@@ -288,6 +289,7 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         init_from=args.init,
         oversample=args.oversample,
         interject_weight=args.interject_weight,
+        reply_weight=getattr(args, "reply_weight", TrainConfig.reply_weight),
         seed=args.seed,
         device=args.device,
         threads=args.threads,
