@@ -4,7 +4,8 @@ The interaction model hears audio but does not transcribe it; when it delegates 
 text, the agent transcribes the user's last seconds of speech first. PocketSphinx ships its
 English model inside its wheel (nothing is downloaded). Measured here: good on flite speech,
 poor on espeak-ng speech, about 0.3-1.5 s per utterance on one CPU core, so it runs in the
-agent's worker threads and never in the micro-turn loop.
+agent's worker threads and never in the micro-turn loop. PocketSphinx guesses a word even on
+pure silence, so audio with less than `min_speech_s` of speech (WebRTC VAD) gives ''.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from nbduplex.microturn import SAMPLE_RATE
 class Transcriber:
     """`transcriber(audio int16 16 kHz) -> text` ('' when nothing was recognised)."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_speech_s: float = 0.2) -> None:
+        self.min_speech_s = min_speech_s  # less speech than this (WebRTC VAD) -> ''
         self._decoder = None
         self._lock = threading.Lock()  # one decoder, one utterance at a time
 
@@ -35,6 +37,8 @@ class Transcriber:
             raise ValueError(f"audio must be 1-D int16 at 16 kHz, got {a.dtype} {a.shape}")
         if not self.available():
             raise RuntimeError("speech recognition needs the pocketsphinx package")
+        if self.speech_seconds(a) < self.min_speech_s:
+            return ""
         with self._lock:
             if self._decoder is None:
                 from pocketsphinx import Decoder
@@ -46,3 +50,12 @@ class Transcriber:
             d.end_utt()
             hyp = d.hyp()
         return " ".join(hyp.hypstr.split()) if hyp is not None else ""
+
+    @staticmethod
+    def speech_seconds(audio: np.ndarray) -> float:
+        """Seconds of `audio` (int16, 16 kHz) that the WebRTC VAD calls speech."""
+        from nbduplex.policies.vad import WebRTCVAD
+
+        vad = WebRTCVAD(aggressiveness=2)
+        vad.process(audio)
+        return sum(p >= 0.5 for p in vad.frame_probs) * vad.frame_s
