@@ -147,13 +147,18 @@ def test_eagerness_and_do_not_interrupt_reweight_actions():
         InteractionModelPolicy(m, action_scales={"shout": 2.0})
 
 
-def test_yield_while_silent_reads_as_listen():
+def _always(action: str):
+    """A tiny model whose action head always prefers `action`."""
     m = _tiny_model()
     with torch.no_grad():
         m.action_head.bias.fill_(0)
         m.action_head.weight.fill_(0)
-        m.action_head.bias[ACTIONS.index("yield")] = 10.0
-    pol = InteractionModelPolicy(m)
+        m.action_head.bias[ACTIONS.index(action)] = 10.0
+    return m
+
+
+def test_yield_while_silent_reads_as_listen():
+    pol = InteractionModelPolicy(_always("yield"))
     turn = MicroTurn(0, np.zeros(3200, np.int16))
     assert pol.step(turn).action is Action.LISTEN
     assert pol.step(turn.with_(seq=1, model_speaking=True)).action is Action.YIELD
@@ -211,12 +216,7 @@ def test_calibration_scores_and_picks_from_the_grid():
 
 
 def test_no_new_speech_right_after_speech_started():
-    m = _tiny_model()
-    with torch.no_grad():
-        m.action_head.bias.fill_(0)
-        m.action_head.weight.fill_(0)
-        m.action_head.bias[ACTIONS.index("interject")] = 10.0
-    pol = InteractionModelPolicy(m)
+    pol = InteractionModelPolicy(_always("interject"))
     turn = MicroTurn(0, np.zeros(3200, np.int16))
     acts = [pol.step(turn.with_(seq=k)).action for k in range(4)]
     assert acts == [Action.INTERJECT, Action.LISTEN, Action.INTERJECT, Action.LISTEN]
