@@ -200,14 +200,32 @@ def test_task_scores_count_timing_and_content(scenario):
     assert task_scores(rows(e.seq, e.text), labels)[f"timespeak_{channel}"][0] == 1.0
 
 
+def test_task_scores_tell_true_from_false_delegations(scenario):
+    labels = scenario.labels
+    due = next(x for x in labels.expected if x.cause == "delegation")
+    late = int(due.t / 0.2) + 20  # 4 s after the request: answers nothing
+
+    def rows(*at_seq: int) -> list[dict]:
+        return [{"t": k * 0.2, "action": "delegate" if k in at_seq else "listen", "text": "",
+                 "info": {}} for k in range(int(labels.duration / 0.2))]  # fmt: skip
+
+    both = task_scores(rows(due.seq, late), labels)
+    assert both["delegation"] == [1.0] and sorted(both["delegate_true"]) == [0.0, 1.0]
+    assert task_scores(rows(), labels)["delegate_true"] == []
+    assert task_scores(rows(late), labels)["delegation"] == [0.0]
+
+
 def test_calibration_scores_and_picks_from_the_grid():
     from nbduplex.model.calibrate import calibrate, calibration_score
 
     base = {"turn.tor": 1.0, "timespeak.acc": 0.5, "cuespeak.acc": math.nan, "count.obo": 0.0,
             "visual.hit_rate": 0.0, "delegation.acc": 0.0, "interrupt.stopped_rate": 1.0,
             "pause.tor": 0.25, "turn.latency_median_s": 0.6}  # fmt: skip
-    assert calibration_score(base) == pytest.approx(1 + 0.5 + 1 + 0.75 - 0.2)
-    assert calibration_score({**base, "turn.latency_median_s": math.nan}) == pytest.approx(2.25)
+    # no delegate decision at all (precision NaN) counts as precision 1
+    assert calibration_score(base) == pytest.approx(1 + 0.5 + 1 + 0.75 - 0.2 + 1)
+    assert calibration_score({**base, "turn.latency_median_s": math.nan}) == pytest.approx(3.25)
+    wrong = {**base, "delegation.precision": 0.25}  # 3 of 4 delegations answered nothing
+    assert calibration_score(base) - calibration_score(wrong) == pytest.approx(0.75)
     grid = [{"interject": 1.0}, {"interject": 0.0}]
     best, trials = calibrate(_tiny_model(), grid, n_per_kind=1, kinds=["timespeak"])
     assert best in grid and [t["action_scales"] for t in trials] == grid

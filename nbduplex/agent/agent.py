@@ -11,7 +11,7 @@ track. Span times are stream seconds: the submit time `at` plus the wall time el
 but never before the session's current micro-turn (a replay faster than real time moves the
 stream on faster than the wall clock).
 Spans are written to the session's trace (thread-safe) as they open and close, and also kept
-in the agent's own `.spans` (with agent-local ids), attached or not.
+in the agent's own `.spans` (with agent-local ids), attached or not (`spans.SpanRecorder`).
 
 A new task replaces running ones when it is a correction ("no, I meant ...": the latest task),
 has the same explicit `topic`, or updates a similar request of the same implicit topic (the
@@ -39,6 +39,7 @@ from nbduplex.agent.asr import Transcriber
 from nbduplex.agent.builtin import DocumentIndex, builtin_tools
 from nbduplex.agent.loop_thread import LoopThread
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, plan
+from nbduplex.agent.spans import SpanRecorder
 from nbduplex.agent.task import AgentTask, HistoryEntry, context_from_rows
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
 from nbduplex.microturn import MICROTURN_S, TextEvent
@@ -50,7 +51,6 @@ _CORRECTION = re.compile(
     r"|instead\b|scratch\s+that\b|never\s*mind\b)",
     re.I,
 )
-_SPAN_HEAD = ("id", "kind", "start", "end", "track", "label")
 
 
 class BackgroundAgent:
@@ -103,17 +103,25 @@ class BackgroundAgent:
         self.max_workers = max_workers
         self._transcriber = transcriber if transcriber is not None else Transcriber()
         self.session: Any | None = None
-        self.trace: Any | None = None
-        self.spans: list[dict[str, Any]] = []  # every span, with agent-local ids
         self.history: list[HistoryEntry] = []
         self.tasks: dict[int, AgentTask] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._results: queue.SimpleQueue[TextEvent] = queue.SimpleQueue()
-        self._trace_ids: dict[int, int] = {}  # local span id -> trace span id
+        self._recorder = SpanRecorder(self._lock)  # .spans, mirrored into the session's trace
         self._runner = LoopThread(max_workers)
         self._t0 = time.monotonic()
+
+    @property
+    def spans(self) -> list[dict[str, Any]]:
+        """Every span so far (agent-local ids; see `spans.py`)."""
+        return self._recorder.spans
+
+    @property
+    def trace(self) -> Any | None:
+        """The attached session's trace (None when detached)."""
+        return self._recorder.trace
 
     # -- session hooks (called from the session's loop thread) ---------------------------------
     def attach(self, session: Any) -> None:
@@ -125,7 +133,7 @@ class BackgroundAgent:
         if self.session is not session:
             self.drain_results()
         self.session = session
-        self.trace = getattr(session, "trace", None)
+        self._recorder.attach(getattr(session, "trace", None))
         self._start_loop()
 
     def detach(self, grace: float = 0.2) -> None:
@@ -134,8 +142,8 @@ class BackgroundAgent:
         self.wait(grace)
         self.cancel_all("session ended")
         self._stop_loop()
-        self.session = self.trace = None
-        self._trace_ids.clear()
+        self.session = None
+        self._recorder.attach(None)
 
     close = detach
 
@@ -350,33 +358,10 @@ class BackgroundAgent:
 
     def _open_span(self, kind: str, start: float, job: AgentTask, label: str, **data: Any) -> int:
         """Open a span on the task's track (`parent`: the agent-local id of the task span)."""
-        with self._lock:
-            local = len(self.spans)
-            track = f"task-{job.id}"
-            span = {"id": local, "kind": kind, "start": start, "end": None, "track": track}
-            span |= {"label": label, "task_id": job.id, **data}
-            self.spans.append(span)
-            if self.trace is not None:
-                extra = {k: v for k, v in span.items() if k not in _SPAN_HEAD}
-                if "parent" in extra:  # the trace numbers spans its own way
-                    extra["parent"] = self._trace_ids.get(extra["parent"])
-                try:
-                    trace_id = self.trace.add_span(kind, start, track=track, label=label, **extra)
-                    self._trace_ids[local] = trace_id
-                except Exception:  # a closed or broken trace must not stop the conversation
-                    log.exception("could not add an agent span to the trace")
-            return local
+        return self._recorder.open(kind, start, f"task-{job.id}", label, task_id=job.id, **data)
 
     def _close_span(self, local: int, end: float, **data: Any) -> None:
-        with self._lock:
-            span = self.spans[local]
-            span["end"] = max(end, span["start"])
-            span.update(data)
-            if self.trace is not None and local in self._trace_ids:
-                try:
-                    self.trace.end_span(self._trace_ids[local], span["end"], **data)
-                except Exception:  # as above
-                    log.exception("could not end an agent span in the trace")
+        self._recorder.close(local, end, **data)
 
     def _now(self, job: AgentTask) -> float:
         """Stream time now for `job`: its own clock, at least the session's position."""

@@ -15,19 +15,22 @@ import math
 from pathlib import Path
 from typing import Any
 
-# interject x respond x back-channel scales tried (1.0 = as trained)
+# interject x respond x back-channel x delegate scales tried (1.0 = as trained)
 DEFAULT_GRID: tuple[dict[str, float], ...] = tuple(
-    {"interject": i, "respond": r, "backchannel": b}
+    {"interject": i, "respond": r, "backchannel": b, "delegate": d}
     for i in (1.0, 0.5, 0.25)
     for r in (1.0, 0.6)
     for b in (1.0, 0.5)
+    for d in (1.0, 0.3)
 )
 CALIBRATION_SEED = 20_000  # seeds used here: distinct from training and from EVAL_SEED
 
 
 def calibration_score(r: dict[str, float]) -> float:
     """Sum of the task scores (turn TOR, 1 - pause TOR, TimeSpeak, CueSpeak, counting OBO,
-    visual hits, delegation, barge-in stops; NaN counts 0) minus the turn latency past 0.4 s."""
+    visual hits, delegation, barge-in stops; NaN counts 0) plus the delegation precision (NaN,
+    no delegation at all, counts 1: nothing was delegated wrongly) minus the turn latency past
+    0.4 s."""
 
     def nz(v: float) -> float:
         return 0.0 if v != v else float(v)
@@ -35,6 +38,8 @@ def calibration_score(r: dict[str, float]) -> float:
     keys = ("turn.tor", "timespeak.acc", "cuespeak.acc", "count.obo", "visual.hit_rate",
             "delegation.acc", "interrupt.stopped_rate")  # fmt: skip
     s = sum(nz(r[k]) for k in keys) + 1.0 - nz(r["pause.tor"])
+    precision = r.get("delegation.precision", math.nan)
+    s += 1.0 if precision != precision else float(precision)
     lat = r["turn.latency_median_s"]
     return s - (max(0.0, lat - 0.4) if not math.isnan(lat) else 1.0)
 

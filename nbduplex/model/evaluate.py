@@ -15,7 +15,10 @@ MicroTurns, speaker and model-speaking flag as a live session), then:
 - counting: the count said = the largest number word spoken during the motion (plus 2 s);
   OBO = share with |count - truth| <= 1, MAE = mean |count - truth| / truth;
 - visual interjection: hit rate (speech within 3 s of the object appearing) and median latency;
-- delegation: share of requests with a `delegate` action within 1.5 s of the turn end.
+- delegation: share of requests with a `delegate` action within 1.5 s of the turn end;
+  `delegation.precision` = share of the `delegate` decisions that answer a request (within
+  that window; NaN when the policy never delegates), `delegation.false_per_min` = the others
+  per minute of stream (a false delegation makes the agent say "Sorry, I can't do that").
 Splits: "heldout" = espeak voices never used in training, "flite" = the flite synthesiser
 (never used in training), "train" = training voices with unseen seeds.
 """
@@ -57,7 +60,7 @@ def task_scores(rows: list[dict], labels) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in
            ("timespeak", "cuespeak", "count_obo", "count_mae", "visual_hit", "visual_latency",
             "delegation", "agent_answer", "timespeak_typed", "timespeak_spoken", "cuespeak_typed",
-            "cuespeak_spoken")}  # fmt: skip
+            "cuespeak_spoken", "delegate_true")}  # fmt: skip
     for e in labels.expected:
         ideal = (e.seq + 1) * MICROTURN_S
         ok = any(abs(s - ideal) <= e.tolerance_s + 1e-6 and _norm(w) == _norm(e.text)
@@ -78,6 +81,11 @@ def task_scores(rows: list[dict], labels) -> dict[str, list[float]]:
         elif e.cause == "delegation":
             hit = any(r["action"] == "delegate" and e.t - 0.2 <= r["t"] <= e.t + 1.5 for r in rows)
             out["delegation"].append(float(hit))
+    asked = [e.t for e in labels.expected if e.cause == "delegation"]
+    for r in rows:  # every delegate decision: does it answer a request?
+        if r["action"] == "delegate":
+            ok = any(t - 0.2 <= r["t"] <= t + 1.5 for t in asked)
+            out["delegate_true"].append(float(ok))
     for m in labels.motion:
         said = [NUMBERS.index(_norm(w)) for s, _, w in utt
                 if m.start <= s <= m.end + 2.0 and _norm(w) in NUMBERS]  # fmt: skip
@@ -134,17 +142,19 @@ def evaluate(
     synth, voices = SPLITS[split]
     pol = resolve_policy(policy) if isinstance(policy, str) else policy
     kinds = list(kinds or SCENARIO_KINDS)
-    fd, tasks = [], {}
+    fd, tasks, minutes = [], {}, 0.0
     jobs = [(k, seed + i) for k in kinds for i in range(n_per_kind)]
     for kind, s in tqdm(jobs, desc=f"eval {split}", disable=not progress):
         sc = generate_scenario(kind, s, synth=synth, voices=voices)
         trace = Session(sc.source(), pol, realtime=False).run()
         rows = list(trace.rows)
+        minutes += sc.duration / 60.0
         fd.append(fd_evaluate(rows, sc.labels))
         for k, v in task_scores(rows, sc.labels).items():
             tasks.setdefault(k, []).extend(v)
     out = _pool(fd)
     mean = {k: (float(np.mean(v)) if v else math.nan) for k, v in tasks.items()}
+    n_false = sum(1 for v in tasks.get("delegate_true", []) if not v)
     out.update({
         "timespeak.acc": mean["timespeak"],
         "timespeak.typed_acc": mean["timespeak_typed"],
@@ -159,6 +169,8 @@ def evaluate(
         if tasks.get("visual_latency") else math.nan,
         "delegation.acc": mean["delegation"],
         "agent_answer.acc": mean["agent_answer"],
+        "delegation.precision": mean["delegate_true"],
+        "delegation.false_per_min": n_false / minutes if minutes else math.nan,
         "scenarios": float(len(jobs)),
     })  # fmt: skip
     return out
