@@ -139,7 +139,9 @@ def test_empty_inputs_are_fine_and_gradients_reach_every_parameter():
     assert torch.isfinite(out.action_logits).all()
     y = random_inputs(cfg, 2, 6, torch.Generator().manual_seed(5))
     out = m(y)
-    (out.action_logits.sum() + out.reply_logits.sum()).backward()
+    h = out.hidden.flatten(0, 1)[:3]
+    spelled = m.byte_decoder.loss(h, torch.tensor([0, 1, 2]), ["Okay, sure.", "mm-hm", "go"])
+    (out.action_logits.sum() + out.reply_logits.sum() + spelled).backward()
     missing = [n for n, p in m.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert missing == []
 

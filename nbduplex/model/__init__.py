@@ -55,7 +55,8 @@ def load_policy(
     """An `InteractionModelPolicy` on a checkpoint (default: the shipped one).
 
     `options`: eagerness (0..1), do_not_interrupt (bool), attribution (bool), cpu_threads
-    (torch intra-op threads on the CPU, default 1; None leaves torch's setting alone).
+    (torch intra-op threads on the CPU, default 1; None leaves torch's setting alone), words
+    ("auto", "decoder": the byte decoder, "head": the word head).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy

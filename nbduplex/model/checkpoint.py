@@ -57,8 +57,12 @@ def load_model(
     ckpt = read_checkpoint(path)
     try:
         model = InteractionModel(ModelConfig.from_dict(ckpt["config"]))
-        model.load_state_dict(ckpt["model"])
+        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+        if unexpected or any(not k.startswith("byte_decoder.") for k in missing):
+            model.load_state_dict(ckpt["model"])  # raises with the full list
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path or DEFAULT_CHECKPOINT} does not fit: {e}") from e
-    model.meta = ckpt.get("meta", {})  # type: ignore[attr-defined]
+    model.meta = dict(ckpt.get("meta", {}))  # type: ignore[attr-defined]
+    if missing:  # a checkpoint from before the byte decoder: words come from the word head
+        model.meta["byte_decoder"] = False
     return model.to(device or default_device()).eval()

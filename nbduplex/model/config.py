@@ -29,9 +29,9 @@ TEXT_VOCAB = 256 + 1 + N_ROLES  # bytes, pad (256), role markers (257..260)
 TEXT_PAD = 256
 
 # Short things the model can say. Index 0 means "nothing". The word head picks one per
-# micro-turn (a classifier, not an autoregressive byte decoder: trainable on a CPU here). The
-# list covers what the scenario generator expects (nbduplex.scenarios.text); "@agent" means
-# "say the latest agent result" (answers to delegated tasks).
+# micro-turn (a classifier; the byte decoder in byte_decoder.py spells words instead, and is
+# trained on these same texts). The list covers what the scenario generator expects
+# (nbduplex.scenarios.text); "@agent" means "say the latest agent result" (delegated tasks).
 DEFAULT_REPLIES: tuple[str, ...] = (
     "",
     # answers at a turn end (full sentences: >= 4 words, >= 1 s spoken; FD-bench's TOR rule)

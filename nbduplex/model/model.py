@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nbduplex.model.byte_decoder import ByteDecoder
 from nbduplex.model.config import N_FRAMES, N_LEVELS, N_MELS, TEXT_PAD, TEXT_VOCAB, ModelConfig
 from nbduplex.model.inputs import TurnInputs
 from nbduplex.model.kv_cache import SinkKVCache
@@ -262,7 +263,8 @@ class ModelOutput:
 
 
 class InteractionModel(nn.Module):
-    """Early-fusion streaming transformer: audio, image, text and time in; action and words out."""
+    """Early-fusion streaming transformer: audio, image, text and time in; action and words out
+    (the word head picks one of `config.replies`; `byte_decoder` spells words from `hidden`)."""
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
@@ -277,6 +279,7 @@ class InteractionModel(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.action_head = nn.Linear(cfg.d_model, len(cfg.actions))
         self.reply_head = nn.Linear(cfg.d_model, len(cfg.replies))
+        self.byte_decoder = ByteDecoder(cfg.d_model)  # spells the words (see byte_decoder.py)
         self._cache: SinkKVCache | None = None
 
     @property

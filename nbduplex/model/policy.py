@@ -13,8 +13,11 @@ early, and these undo that at decision time), and the probabilities are re-weigh
 (`probs` reports the model's own). `yield` while the model is silent is read as `listen`, and
 so is a speech action right after the micro-turn that started speech (training ignores the
 micro-turns next to a timed utterance, so the model may fire twice in a row).
-The words come from the word head (the most likely non-empty reply); the reply "@agent"
-says the latest agent result.
+The words come from the byte decoder (`words="decoder"`, spelled byte by byte from the decision
+token and the action) or the word head (`words="head"`: the most likely reply of
+`config.replies` that fits the action); "auto" takes the decoder when the checkpoint trained
+one. "@agent" says the latest agent result; decoded text that is empty, or "@agent" with no
+agent result yet, falls back to the word head (`info["words_from"]` says which spoke).
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
@@ -31,6 +34,7 @@ import torch
 
 from nbduplex.decision import Action, Decision
 from nbduplex.microturn import MICROTURN_S, MicroTurn
+from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
 
@@ -53,6 +57,7 @@ class InteractionModelPolicy:
         listen_scale: float | None = None,
         action_scales: dict[str, float] | None = None,
         cpu_threads: int | None = 1,
+        words: str = "auto",
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -74,6 +79,11 @@ class InteractionModelPolicy:
         if unknown:
             raise ValueError(f"action_scales for unknown actions: {sorted(unknown)}")
         self.action_scales = {a: float(v) for a, v in scales.items()}  # p(a) multipliers
+        if words not in ("auto", "decoder", "head"):
+            raise ValueError(f"words must be 'auto', 'decoder' or 'head', got {words!r}")
+        if words == "auto":
+            words = "decoder" if meta.get("byte_decoder") else "head"
+        self.words = words  # where the words come from: the byte decoder or the word head
         self._featurizer = Featurizer(self.config)
         self._stream = None
         self.reset()
@@ -118,9 +128,11 @@ class InteractionModelPolicy:
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
-        text, task = "", None
+        text, task, info = "", None, {}
         if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
-            text = self._words(out.reply_logits[0, 0], action)
+            text = self._spell(out.hidden[0, 0], action) if self.words == "decoder" else ""
+            info["words_from"] = "decoder" if text else "head"
+            text = text or self._words(out.reply_logits[0, 0], action)
         elif action is Action.DELEGATE:
             # no typed text: the session hands the agent the user's recent audio to transcribe
             task = self._last_user_text or None
@@ -130,7 +142,7 @@ class InteractionModelPolicy:
             text=text,
             task=task,
             attribution=self._attribution() if self.attribution else {},
-            info={"eagerness": float(self.eagerness), "p_act": float(1 - probs["listen"])},
+            info={"eagerness": float(self.eagerness), "p_act": float(1 - probs["listen"]), **info},
         )
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -147,6 +159,15 @@ class InteractionModelPolicy:
         for a, v in self.action_scales.items():
             w[names.index(a)] *= v
         return p * w
+
+    def _spell(self, hidden: torch.Tensor, action: Action) -> str:
+        """The byte decoder's words ("" when it has nothing usable to say)."""
+        a = torch.tensor([SPEECH_ACTIONS.index(action.value)], device=hidden.device)
+        with torch.inference_mode():
+            text = self.model.byte_decoder.generate(hidden[None], a)[0].strip()
+        if text == AGENT_REPLY:
+            return self._last_agent_text
+        return text
 
     def _words(self, logits: torch.Tensor, action: Action) -> str:
         replies = self.config.replies

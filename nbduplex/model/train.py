@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.checkpoint import save_checkpoint
 from nbduplex.model.config import ModelConfig
 from nbduplex.model.data import IGNORE, DataConfig, build_dataset, collate
@@ -47,6 +48,8 @@ class TrainConfig:
     weight_decay: float = 0.05  # AdamW, on matrices only
     grad_clip: float = 1.0  # max global gradient norm
     reply_weight: float = 0.5  # weight of the word-head loss
+    byte_weight: float = 0.5  # weight of the byte-decoder loss
+    decoder_only: bool = False  # train only the byte decoder, on the frozen rest (needs init_from)
     interject_weight: float = 2.0  # extra factor on the interject class weight
     oversample: float = 1.0  # examples with interject targets are drawn (1 + this) x as often
     init_from: str | None = None  # weights to start from (a fresh run only; not a resume)
@@ -94,19 +97,46 @@ def _set_rng_state(st: dict, np_rng: np.random.Generator) -> None:
         torch.cuda.set_rng_state_all(st["cuda"])
 
 
-def losses(model: InteractionModel, batch, weights: torch.Tensor, reply_weight: float):
-    """(total, action loss, reply loss) of one batch."""
+def losses(model: InteractionModel, batch, weights: torch.Tensor, cfg: TrainConfig):
+    """(total, action loss, word-head loss, byte-decoder loss) of one batch."""
     x, act, rep = batch
-    out = model(x)
-    la = F.cross_entropy(
-        out.action_logits.flatten(0, 1).float(), act.flatten(), weight=weights, ignore_index=IGNORE
-    )
-    lr = torch.zeros((), device=la.device)
-    if (rep != IGNORE).any():
-        lr = F.cross_entropy(
-            out.reply_logits.flatten(0, 1).float(), rep.flatten(), ignore_index=IGNORE
-        )
-    return la + reply_weight * lr, la, lr
+    if cfg.decoder_only:
+        with torch.no_grad():
+            out = model(x)
+    else:
+        out = model(x)
+    zero = torch.zeros((), device=out.hidden.device)
+    la = lr = zero
+    if not cfg.decoder_only:
+        la = F.cross_entropy(
+            out.action_logits.flatten(0, 1).float(), act.flatten(), weight=weights,
+            ignore_index=IGNORE,
+        )  # fmt: skip
+        if (rep != IGNORE).any():
+            lr = F.cross_entropy(
+                out.reply_logits.flatten(0, 1).float(), rep.flatten(), ignore_index=IGNORE
+            )
+    lb = byte_loss(model, out.hidden, act, rep) if cfg.byte_weight or cfg.decoder_only else zero
+    if cfg.decoder_only:
+        return lb, la, lr, lb
+    return la + cfg.reply_weight * lr + cfg.byte_weight * lb, la, lr, lb
+
+
+def byte_loss(
+    model: InteractionModel, hidden: torch.Tensor, act: torch.Tensor, rep: torch.Tensor
+) -> torch.Tensor:
+    """Byte-decoder loss on the micro-turns whose target is a speech action with words."""
+    names = model.config.actions
+    ids = torch.full((len(names),), -1, dtype=torch.long, device=act.device)
+    for i, a in enumerate(SPEECH_ACTIONS):
+        if a in names:
+            ids[names.index(a)] = i
+    speech = ids[act.clamp(min=0)]
+    mask = (act >= 0) & (speech >= 0) & (rep > 0)
+    if not bool(mask.any()):
+        return torch.zeros((), device=hidden.device)
+    texts = [model.config.replies[int(r)] for r in rep[mask].tolist()]
+    return model.byte_decoder.loss(hidden[mask], speech[mask], texts)
 
 
 def train(config: TrainConfig) -> Path:
@@ -123,6 +153,8 @@ def train(config: TrainConfig) -> Path:
     torch.manual_seed(cfg.seed)
     np_rng = np.random.default_rng(cfg.seed)
     out = Path(cfg.out_dir)
+    if cfg.decoder_only and not cfg.init_from and not (out / "last.pt").is_file():
+        raise ValueError("decoder_only trains the byte decoder of a trained model: give init_from")
     out.mkdir(parents=True, exist_ok=True)
 
     examples = build_dataset(cfg.data, cfg.model, progress=cfg.progress)
@@ -134,8 +166,12 @@ def train(config: TrainConfig) -> Path:
     draw = np.array([1.0 + cfg.oversample * bool((e["action"] == inter).any()) for e in examples])
     draw /= draw.sum()
     model = InteractionModel(cfg.model).to(dev)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    if cfg.decoder_only:
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("byte_decoder."))
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
     opt = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
@@ -144,6 +180,12 @@ def train(config: TrainConfig) -> Path:
         lr=cfg.lr,
         betas=(0.9, 0.95),
     )
+    init_ck = None
+    if cfg.init_from:
+        from nbduplex.model.checkpoint import read_checkpoint
+
+        init_ck = read_checkpoint(cfg.init_from)
+    init_meta = init_ck.get("meta", {}) if init_ck is not None else {}
     step, wall = 0, 0.0
     last = out / "last.pt"
     if last.is_file():
@@ -152,10 +194,15 @@ def train(config: TrainConfig) -> Path:
         opt.load_state_dict(ck["optimizer"])
         step, wall = int(ck["step"]), float(ck.get("meta", {}).get("wall_s", 0.0))
         _set_rng_state(ck["rng"], np_rng)
-    elif cfg.init_from:
-        from nbduplex.model.checkpoint import read_checkpoint
+    elif init_ck is not None:
+        weights_in = init_ck["model"]
+        missing, unexpected = model.load_state_dict(weights_in, strict=False)
+        if unexpected or any(not k.startswith("byte_decoder.") for k in missing):
+            model.load_state_dict(weights_in)  # raises with the full list
 
-        model.load_state_dict(read_checkpoint(cfg.init_from)["model"])
+    # the decision path is frozen when only the decoder trains: its calibration still holds
+    kept = {k: init_meta[k] for k in ("action_scales", "calibration") if k in init_meta}
+    kept = kept if cfg.decoder_only else {}
 
     def meta() -> dict:
         return {
@@ -163,12 +210,13 @@ def train(config: TrainConfig) -> Path:
             "wall_s": wall,
             "device": str(dev),
             "threads": torch.get_num_threads(),
-            "params": model.num_parameters(),
+            "params": sum(p.numel() for p in model.parameters()),
             "examples": len(examples),
             "micro_turns": int(sum(len(e["action"]) for e in examples)),
             "train_config": json.loads(json.dumps(asdict(cfg), default=str)),
             "class_weights": weights.tolist(),
-        }
+            "byte_decoder": bool(cfg.decoder_only or cfg.byte_weight > 0),
+        } | kept
 
     def save() -> None:
         save_checkpoint(
@@ -191,17 +239,21 @@ def train(config: TrainConfig) -> Path:
         batch = (x.to(dev), act.to(dev), rep.to(dev))
         if amp is not None:
             with amp:
-                loss, la, lr_ = losses(model, batch, weights, cfg.reply_weight)
+                loss, la, lr_, lb = losses(model, batch, weights, cfg)
         else:
-            loss, la, lr_ = losses(model, batch, weights, cfg.reply_weight)
+            loss, la, lr_, lb = losses(model, batch, weights, cfg)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        if loss.requires_grad:  # decoder only: a batch without words has nothing to learn
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
         step += 1
         wall = time.perf_counter() - t_start
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", act=f"{la.item():.3f}", word=f"{lr_.item():.3f}")
+        bar.set_postfix(
+            loss=f"{loss.item():.3f}", act=f"{la.item():.3f}", word=f"{lr_.item():.3f}",
+            bytes=f"{lb.item():.3f}",
+        )  # fmt: skip
         if step % cfg.save_every == 0:
             save()
     bar.close()
@@ -252,6 +304,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--oversample", type=float, default=d.oversample)
     p.add_argument("--interject-weight", type=float, default=d.interject_weight)
     p.add_argument("--reply-weight", type=float, default=d.reply_weight, help="word-head loss")
+    p.add_argument("--byte-weight", type=float, default=d.byte_weight, help="byte-decoder loss")
+    p.add_argument(
+        "--decoder-only",
+        action="store_true",
+        help="train only the byte decoder on the frozen model given by --init",
+    )
     p.add_argument("--scenarios", type=int, default=d.data.n_scenarios, help="training examples")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
@@ -290,6 +348,8 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         oversample=args.oversample,
         interject_weight=args.interject_weight,
         reply_weight=getattr(args, "reply_weight", TrainConfig.reply_weight),
+        byte_weight=getattr(args, "byte_weight", TrainConfig.byte_weight),
+        decoder_only=getattr(args, "decoder_only", False),
         seed=args.seed,
         device=args.device,
         threads=args.threads,
