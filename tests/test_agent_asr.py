@@ -64,3 +64,24 @@ def test_session_sends_recent_user_audio_when_the_policy_gives_no_task():
     assert len(heard) == 1 and heard[0].shape == (4 * CHUNK_SAMPLES,)
     assert heard[0][0] == 1 and heard[0][-1] == 4  # micro-turns 0..3, in order
     assert any(h.task == "what is 2 plus 2" for h in agent.history)
+
+
+@pytest.mark.parametrize("say_unrouted", [False, True])
+def test_a_spoken_request_no_tool_fits_is_recorded_but_not_said(say_unrouted):
+    agent = BackgroundAgent(
+        transcriber=lambda audio: "it was a lovely day", say_unrouted=say_unrouted
+    )
+    try:
+        spoken = agent.submit("", at=0.0, audio=np.ones(16000, np.int16))
+        assert agent.wait(5.0, spoken)
+        assert agent.tasks[spoken].status == "unrouted"
+        said = [e.text for e in agent.drain_results()]
+        assert said == (["Sorry, I can't do that: 'it was a lovely day'."] if say_unrouted else [])
+        typed = agent.submit("tell me a joke", at=1.0)  # typed: always answered
+        assert agent.wait(5.0, typed)
+        assert [e.text for e in agent.drain_results()] == [
+            "Sorry, I can't do that: 'tell me a joke'."
+        ]
+        assert [h.status for h in agent.history] == ["unrouted", "unrouted"]
+    finally:
+        agent.detach()

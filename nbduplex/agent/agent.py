@@ -60,7 +60,9 @@ class BackgroundAgent:
     `router`: how a task becomes tool calls and an answer (default `RuleRouter()`; e.g.
     `OpenAIChatRouter(...)`); `documents`: a DocumentIndex or {name: text} searched by
     `search_documents`; `timeout`: seconds per tool call (tools may set their own);
-    `task_timeout`: seconds per task (None: no limit beyond the tool and HTTP timeouts).
+    `task_timeout`: seconds per task (None: no limit beyond the tool and HTTP timeouts);
+    `say_unrouted`: also post the "I can't do that" of a *spoken* (transcribed) request that no
+    tool fits (default False: such a task is recorded but not said; typed tasks always are).
     """
 
     parallel_topics = frozenset({"timer"})  # implicit topics whose tasks never replace others
@@ -76,6 +78,7 @@ class BackgroundAgent:
         task_timeout: float | None = None,
         max_workers: int = 4,  # threads for sync tools
         transcriber: Callable[[np.ndarray], str] | None = None,
+        say_unrouted: bool = False,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -102,6 +105,7 @@ class BackgroundAgent:
         self.task_timeout = task_timeout
         self.max_workers = max_workers
         self._transcriber = transcriber if transcriber is not None else Transcriber()
+        self.say_unrouted = say_unrouted  # post "I can't do that" for spoken requests too
         self.session: Any | None = None
         self.history: list[HistoryEntry] = []
         self.tasks: dict[int, AgentTask] = {}
@@ -303,7 +307,11 @@ class BackgroundAgent:
         finally:
             if job.status != "running":  # cancelled: its last spans were closed on the way out
                 self._settle(job)
-        self._finish(job, answer.status, answer.text, post=True)
+        # a spoken request that no tool fits is most likely a delegation the model should not
+        # have made (measured: most of the model's delegations answer no request): recorded in
+        # the trace and the history, not said
+        quiet = job.audio is not None and answer.status == "unrouted" and not self.say_unrouted
+        self._finish(job, answer.status, answer.text, post=not quiet)
         self._settle(job)
 
     def _tool_caller(self, job: AgentTask) -> Callable[[str, dict[str, Any]], Any]:

@@ -33,7 +33,8 @@ class ToolCall:
 
 @dataclass(slots=True)
 class Answer:
-    """A router's final answer: `status` is "ok", "error", "timeout" or "declined"."""
+    """A router's final answer: `status` is "ok", "error", "timeout", "declined" (the router
+    will not or cannot do it, e.g. a reminder without a time) or "unrouted" (no tool fits)."""
 
     text: str
     status: str = "ok"
@@ -269,5 +270,5 @@ class RuleRouter:
                 return Answer(
                     "When should I remind you? Say, for example, 'in 5 minutes'.", "declined"
                 )
-            return Answer(f"Sorry, I can't do that: {job.task!r}.", "declined")
+            return Answer(f"Sorry, I can't do that: {job.task!r}.", "unrouted")
         return format_answer(call, await job.call(call.name, call.args))

@@ -17,7 +17,8 @@ _CONTEXT_ROWS = 3000  # trace rows scanned for them (10 minutes)
 
 
 class HistoryEntry(NamedTuple):
-    """A finished task: `status` is ok / error / timeout / declined / cancelled."""
+    """A finished task: `status` is ok / error / timeout / declined / unrouted /
+    cancelled."""
 
     task: str
     result: str
