@@ -127,6 +127,26 @@ def test_policy_runs_in_the_session_loop(scenario):
         assert att["audio"] + att["video"] + att["text"] == pytest.approx(1.0, abs=1e-4)
 
 
+def test_two_policies_on_one_model_keep_their_own_sessions(scenario):
+    """Interleaved steps of two policies sharing a model equal each run alone; dropping one
+    policy (its cache context is collected) leaves the other's cache in place."""
+    import gc
+
+    turns = list(scenario.source())[:10]
+    model = _tiny_model()
+    alone = InteractionModelPolicy(model, attribution=False)
+    want = [alone.step(t).probs for t in turns]
+    alone.close()
+    a, b = (InteractionModelPolicy(model, attribution=False) for _ in range(2))
+    for i, t in enumerate(turns[:5]):
+        assert a.step(t).probs == pytest.approx(want[i], abs=1e-6)
+        assert b.step(t).probs == pytest.approx(want[i], abs=1e-6)
+    del a
+    gc.collect()
+    for i, t in enumerate(turns[5:], start=5):
+        assert b.step(t).probs == pytest.approx(want[i], abs=1e-6)
+
+
 def test_eagerness_and_do_not_interrupt_reweight_actions():
     pol = InteractionModelPolicy(_tiny_model())
     p = torch.tensor([0.4, 0.1, 0.3, 0.1, 0.05, 0.05])  # listen respond backchannel ...

@@ -326,9 +326,13 @@ class InteractionModel(nn.Module):
 
     @contextmanager
     def streaming(self, batch_size: int = 1) -> Iterator[InteractionModel]:
-        """Hold a fresh KV cache for `batch_size` sessions stepped together; `step()` inside."""
+        """Hold a fresh KV cache for `batch_size` sessions stepped together; `step()` inside.
+
+        Several sessions may share one model (two policies, say): each keeps the cache it got
+        here and swaps it in with `model.cache = cache` before stepping; leaving a context
+        releases only its own cache."""
         cfg = self.config
-        self._cache = SinkKVCache(
+        cache = self._cache = SinkKVCache(
             n_layers=cfg.n_layers,
             batch=batch_size,
             n_heads=cfg.n_heads,
@@ -341,12 +345,18 @@ class InteractionModel(nn.Module):
         try:
             yield self
         finally:
-            self._cache = None
+            if self._cache is cache:
+                self._cache = None
 
     @property
     def cache(self) -> SinkKVCache | None:
         """The KV cache while inside `streaming()`, else None."""
         return self._cache
+
+    @cache.setter
+    def cache(self, cache: SinkKVCache | None) -> None:
+        """Swap in a session's cache (from an open `streaming()` context) before `step()`."""
+        self._cache = cache
 
     def reset_sessions(self, rows: list[int]) -> None:
         """Inside `streaming()`: start new sessions in `rows`; the other rows go on."""

@@ -95,6 +95,7 @@ class InteractionModelPolicy:
         self._featurizer.reset()
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
+        self._cache = self.model.cache  # ours, even if another policy steps the same model
         self._last_agent_text = ""
         self._last_user_text = ""
         self._spoke_last_turn = False
@@ -104,12 +105,13 @@ class InteractionModelPolicy:
         """Release the KV cache."""
         if self._stream is not None:
             self._stream.__exit__(None, None, None)
-            self._stream = None
+            self._stream = self._cache = None
 
     def step(self, turn: MicroTurn) -> Decision:
         """Decide this micro-turn."""
         if self._stream is None:
             self.reset()
+        self.model.cache = self._cache
         for e in turn.text:
             if e.role == "agent" and e.text:
                 self._last_agent_text = e.text
