@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from nbduplex.microturn import TextEvent
 from nbduplex.model import load_model, tiny_config
 from nbduplex.model.data import IGNORE, DataConfig, build_dataset, collate, reply_id
 from nbduplex.model.train import TrainConfig, _lr_at, class_weights, train
@@ -98,16 +99,32 @@ def test_label_shaping_and_anchors(tmp_path):
         assert ex["action"][e.seq - 1] == IGNORE == ex["action"][e.seq + 1]
         assert ex["reply"][e.seq - 1] == ex["reply"][e.seq] == ex["reply"][e.seq + 1]
         assert cfg.replies[ex["reply"][e.seq]] == e.text
-    # answers at turn ends: on time, or (some) one micro-turn late with the ideal one ignored
-    late = 0
-    for seed in range(6):
+    # answers at turn ends: on time, (some) one micro-turn late with the ideal one ignored, or
+    # (some) right after a teacher-forced back-channel (its words and speaking flag, not taught)
+    from nbduplex.model.data import BC_WORDS
+    from nbduplex.model.featurize import encode_text
+
+    shapes = {"on time": 0, "late": 0, "after back-channel": 0}
+    for seed in range(8):
         sc = make_scenario("turn_taking", seed)
         ex = scenario_example(sc, cfg)
         for e in sc.labels.expected:
-            a = [names[i] if i >= 0 else "-" for i in ex["action"][e.seq : e.seq + 2]]
-            assert a in (["respond", "listen"], ["-", "respond"])
-            late += a[0] == "-"
-    assert late > 0
+            a = [names[i] if i >= 0 else "-" for i in ex["action"][e.seq : e.seq + 6]]
+            if a[:2] == ["respond", "listen"]:
+                shapes["on time"] += 1
+            elif a[:2] == ["-", "respond"]:
+                shapes["late"] += 1
+            else:
+                end = a.index("respond")
+                assert a[0] == "-" and set(a[1:end]) == {"listen"} and end >= 2
+                assert ex["speaking"][e.seq + 1 : e.seq + end].all()
+                assert not ex["speaking"][e.seq + end]  # silent when the answer is due
+                said = [w for w in BC_WORDS if (ex["text"][e.seq + 1] == encode_text(
+                    [TextEvent("model", w)], cfg.max_text_bytes)).all()]  # fmt: skip
+                assert len(said) == 1
+                assert cfg.replies[ex["reply"][e.seq + end]] == e.text
+                shapes["after back-channel"] += 1
+    assert all(shapes.values()), shapes
     # a target whose spoken instruction lies before the crop start is dropped
     ex = {k: v.copy() for k, v in ex.items()}
     k = int(np.flatnonzero(ex["action"] == names.index("respond"))[0])
@@ -131,6 +148,8 @@ def test_init_from_weights_starts_a_fresh_run(tmp_path):
     ):
         torch.testing.assert_close(a, b, msg=k)
     assert start.meta["steps"] == 0
+    assert start.meta["init"] == {"path": str(src), "steps": 2, "wall_s": pytest.approx(
+        load_model(src, device="cpu").meta["wall_s"]), "examples": 2}  # fmt: skip
 
 
 def test_kind_weights_steer_the_mix_and_workers_give_the_same_examples(tmp_path):

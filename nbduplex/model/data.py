@@ -16,6 +16,11 @@ Label shaping (DATA_VERSION >= 2):
   teacher-forced answer comes one micro-turn late (target "listen" -> IGNORE at the ideal
   micro-turn, "respond" at the next one), so the model learns that a missed turn end is still
   answered rather than never seeing "turn over, not yet speaking";
+- back-channel recovery (DATA_VERSION >= 4): for `BC_RECOVERY_P` of the turn-end answers the
+  model is teacher-forced to have said a back-channel at the turn end (its words and speaking
+  flag; the action there is IGNOREd, not taught), and the answer is taught right after the
+  back-channel ends. On held-out voices most missed turn ends were a back-channel where an
+  answer was due, followed by silence: this shows what to do when the user stays quiet;
 - timing tolerance: instructed, cue, counting and visual events are scored within
   +-`tolerance_s`, so the micro-turns next to the ideal one are IGNOREd for the action loss
   (not punished as "listen") and carry the same word target;
@@ -42,10 +47,12 @@ from nbduplex.model.config import ModelConfig
 from nbduplex.model.featurize import InstructionMemory, downscale, encode_text
 from nbduplex.model.inputs import TurnInputs
 
-DATA_VERSION = 3  # bump when the example format or the labelling rule changes
+DATA_VERSION = 4  # bump when the example format or the labelling rule changes
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
 LATE_RESPOND_P = 0.3  # share of turn-end answers teacher-forced one micro-turn late
+BC_RECOVERY_P = 0.2  # share of turn-end answers that follow a teacher-forced back-channel
+BC_WORDS = ("mm-hm", "yeah", "right", "uh-huh", "okay", "I see")  # back-channels it may say
 TOLERANT_CAUSES = ("timespeak", "cue", "count", "visual")  # scored with a timing tolerance
 INSTRUCTED_CAUSES = {"timespeak": "timespeak", "cue": "cuespeak", "count": "count"}
 
@@ -128,17 +135,19 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
             continue
         rid = reply_id(e.text, e.action, config.replies)
         seq = e.seq
+        shape = rng.random() if e.action == "respond" else 1.0
         late = (
-            e.action == "respond"
-            and e.cause in ("turn_end", "after_barge_in")
+            e.cause in ("turn_end", "after_barge_in")
             and seq + 2 < n
             and seq + 1 not in busy
-            and rng.random() < LATE_RESPOND_P
+            and shape < LATE_RESPOND_P
         )
         if late:
             action[seq] = IGNORE
             seq += 1
             action[seq] = names.index("respond")
+        elif e.cause == "turn_end" and shape < LATE_RESPOND_P + BC_RECOVERY_P:
+            seq = _after_backchannel(seq, n, busy, rng, action, model_text, speaking, names)
         reply[seq] = rid
         if e.cause in TOLERANT_CAUSES:
             for j in (seq - 1, seq + 1):
@@ -179,6 +188,21 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
         "reply": reply,
         "anchor": anchor,
     }
+
+
+def _after_backchannel(seq, n, busy, rng, action, model_text, speaking, names) -> int:
+    """Teacher-force a back-channel said at `seq`; return the micro-turn of the late answer
+    (right after it), or `seq` unchanged when the answer would not fit before other events."""
+    word = BC_WORDS[int(rng.integers(len(BC_WORDS)))]
+    end = seq + 1 + math.ceil(spoken_seconds(word) / MICROTURN_S)  # first silent micro-turn
+    if end + 2 >= n or any(j in busy for j in range(seq + 1, end + 2)):
+        return seq
+    action[seq] = IGNORE  # a back-channel here is not taught, only what follows it
+    action[seq + 1 : end] = names.index("listen")
+    action[end] = names.index("respond")
+    model_text[seq + 1] = word
+    speaking[seq + 1 : end] = 1.0
+    return end
 
 
 def _spec(i: int, cfg: DataConfig) -> tuple[str, int]:

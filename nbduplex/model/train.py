@@ -203,6 +203,11 @@ def train(config: TrainConfig) -> Path:
     # the decision path is frozen when only the decoder trains: its calibration still holds
     kept = {k: init_meta[k] for k in ("action_scales", "calibration") if k in init_meta}
     kept = kept if cfg.decoder_only else {}
+    if init_ck is not None:  # the lineage: what the starting weights were trained on
+        lineage = {
+            k: init_meta[k] for k in ("steps", "wall_s", "examples", "init") if k in init_meta
+        }
+        kept["init"] = {"path": str(cfg.init_from), **lineage}
 
     def meta() -> dict:
         return {

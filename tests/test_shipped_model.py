@@ -1,0 +1,88 @@
+"""The shipped checkpoint: size, decoder, and behaviour on held-out voices, also long past its
+training context (the sink + sliding-window cache must keep it taking turns)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nbduplex.metrics import evaluate as fd_evaluate
+from nbduplex.microturn import MICROTURN_S
+from nbduplex.model import load_model, load_policy
+from nbduplex.model.location import DEFAULT_CHECKPOINT
+from nbduplex.scenarios import generate_scenario
+from nbduplex.scenarios.scenario import Scenario
+from nbduplex.session import Session
+
+pytestmark = pytest.mark.slow
+SEEDS = (10_000, 10_001, 10_002)  # the evaluation seeds (held-out voices, never trained on)
+
+
+def _chain(scenarios: list[Scenario]) -> tuple[Scenario, list[int]]:
+    """One long scenario playing `scenarios` back to back; returns it and each part's offset."""
+    offsets, n = [], 0
+    for sc in scenarios:
+        offsets.append(n)
+        n += sc.n_turns
+    events = [
+        (t + off * MICROTURN_S, e)
+        for sc, off in zip(scenarios, offsets, strict=True)
+        for t, e in sc.text_events
+    ]
+    long = Scenario(
+        audio=np.concatenate([sc.audio[: sc.n_turns * 3200] for sc in scenarios]),
+        frames=[f for sc in scenarios for f in (sc.frames + [[]] * sc.n_turns)[: sc.n_turns]],
+        text_events=events,
+        labels=dataclasses.replace(scenarios[-1].labels),
+    )
+    return long, offsets
+
+
+def _turn_tor(rows: list[dict], scenario: Scenario) -> list[int]:
+    return [e["tor"] for e in fd_evaluate(rows, scenario.labels)["turn"]["events"]]
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return [generate_scenario("turn_taking", s, voices="heldout") for s in SEEDS]
+
+
+def test_the_checkpoint_is_small_and_spells_its_words():
+    assert Path(DEFAULT_CHECKPOINT).stat().st_size < 50 * 2**20
+    model = load_model()
+    assert model.meta.get("byte_decoder") and load_policy().words == "decoder"
+
+
+def test_it_answers_turn_ends_in_unseen_voices_with_decoded_sentences(held_out):
+    policy = load_policy()
+    tor, answers = [], []
+    for sc in held_out:
+        rows = list(Session(sc.source(), policy, realtime=False).run().rows)
+        tor += _turn_tor(rows, sc)
+        answers += [r for r in rows if r["action"] == "respond"]
+    assert np.mean(tor) >= 0.6, tor
+    assert answers and all(len(r["text"].split()) >= 3 for r in answers)
+    assert {r["info"].get("words_from") for r in answers} == {"decoder"}
+
+
+def test_it_still_takes_turns_three_training_contexts_into_a_session(held_out):
+    """The same conversations, played after > 3 x ctx_turns of earlier conversation."""
+    policy = load_policy()
+    ctx = policy.config.ctx_turns
+    fresh, late = [], []
+    for i, sc in enumerate(held_out):
+        seeds = [20_000 + 10 * i + j for j in range(4)]
+        before = [generate_scenario("turn_taking", s, voices="heldout") for s in seeds]
+        long, offsets = _chain([*before, sc])
+        assert offsets[-1] > 3 * ctx
+        rows = list(Session(long.source(), policy, realtime=False).run().rows)
+        tail = [r | {"seq": r["seq"] - offsets[-1]} for r in rows if r["seq"] >= offsets[-1]]
+        for r in tail:
+            r["t"] = r["seq"] * MICROTURN_S
+        late += _turn_tor(tail, sc)
+        fresh += _turn_tor(list(Session(sc.source(), policy, realtime=False).run().rows), sc)
+    assert np.mean(late) >= np.mean(fresh) - 0.25, (fresh, late)
+    assert np.mean(late) >= 0.5, late
