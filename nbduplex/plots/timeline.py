@@ -84,11 +84,15 @@ def plot_timeline(
     a.broken_barh(model, (0.1, 0.8), facecolors=ACTION_COLORS["respond"])
     said = [(r["t"] + MICROTURN_S, r["text"]) for r in rows if r.get("text")]
     if len(said) <= MAX_TEXT_LABELS:
-        last = -np.inf
+        # seconds per point of lane width: a label of n characters at 7 pt is ~n x 3.9 pt wide
+        width_pt = a.get_position().width * a.figure.get_figwidth() * 72
+        s_per_pt = (t1 - t0) / max(width_pt, 1.0)
+        free_from = -np.inf
         for t, text in said:
-            if t - last >= (t1 - t0) / 30:  # leave out labels that would overlap the previous
-                a.text(t, 0.5, " " + text[:40], va="center", fontsize=7, clip_on=True)
-                last = t
+            if t >= free_from:  # leave out labels that would overlap the previous one
+                label = " " + text[:40]
+                a.text(t, 0.5, label, va="center", fontsize=7, clip_on=True)
+                free_from = t + len(label) * 7 * 0.55 * s_per_pt
     a.set_ylim(0, 1)
     a.set_ylabel("model", rotation=0, ha="right", va="center")
 
