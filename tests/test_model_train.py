@@ -107,7 +107,12 @@ def test_label_shaping_and_anchors(tmp_path):
     shapes = {"on time": 0, "late": 0, "after back-channel": 0}
     for seed in range(8):
         sc = make_scenario("turn_taking", seed)
-        ex = scenario_example(sc, cfg)
+        ex = scenario_example(sc, cfg, bc_recovery=0.2)
+        if seed < 2:  # bc_recovery=0: no forced back-channel in the model's text
+            plain = scenario_example(sc, cfg, bc_recovery=0.0)["text"]
+            for w in BC_WORDS:
+                bc = encode_text([TextEvent("model", w)], cfg.max_text_bytes)
+                assert not (plain == bc).all(axis=1).any()
         for e in sc.labels.expected:
             a = [names[i] if i >= 0 else "-" for i in ex["action"][e.seq : e.seq + 6]]
             if a[:2] == ["respond", "listen"]:

@@ -16,11 +16,12 @@ Label shaping (DATA_VERSION >= 2):
   teacher-forced answer comes one micro-turn late (target "listen" -> IGNORE at the ideal
   micro-turn, "respond" at the next one), so the model learns that a missed turn end is still
   answered rather than never seeing "turn over, not yet speaking";
-- back-channel recovery (DATA_VERSION >= 4): for `BC_RECOVERY_P` of the turn-end answers the
-  model is teacher-forced to have said a back-channel at the turn end (its words and speaking
-  flag; the action there is IGNOREd, not taught), and the answer is taught right after the
-  back-channel ends. On held-out voices most missed turn ends were a back-channel where an
-  answer was due, followed by silence: this shows what to do when the user stays quiet;
+- back-channel recovery (`DataConfig.bc_recovery`, DATA_VERSION >= 4): for that share (0.2) of
+  the turn-end answers the model is teacher-forced to have said a back-channel at the turn end
+  (its words and speaking flag; the action there is IGNOREd, not taught), and the answer is
+  taught right after the back-channel ends. Most missed turn ends on held-out voices were a
+  back-channel where an answer was due, then silence. Measured (MODEL_CARD.md): more turn ends
+  taken, but also more mid-turn pauses answered; 0 turns it off;
 - timing tolerance: instructed, cue, counting and visual events are scored within
   +-`tolerance_s`, so the micro-turns next to the ideal one are IGNOREd for the action loss
   (not punished as "listen") and carry the same word target;
@@ -51,7 +52,6 @@ DATA_VERSION = 4  # bump when the example format or the labelling rule changes
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
 LATE_RESPOND_P = 0.3  # share of turn-end answers teacher-forced one micro-turn late
-BC_RECOVERY_P = 0.2  # share of turn-end answers that follow a teacher-forced back-channel
 BC_WORDS = ("mm-hm", "yeah", "right", "uh-huh", "okay", "I see")  # back-channels it may say
 TOLERANT_CAUSES = ("timespeak", "cue", "count", "visual")  # scored with a timing tolerance
 INSTRUCTED_CAUSES = {"timespeak": "timespeak", "cue": "cuespeak", "count": "count"}
@@ -74,6 +74,7 @@ class DataConfig:
     voices: str = "train"  # voice pool (never "heldout")
     cache_dir: str | None = None  # None: default_cache_dir()
     kind_weights: dict[str, float] | None = None  # relative draw weight per single kind (default 1)
+    bc_recovery: float = 0.2  # share of turn-end answers taught after a forced back-channel
     workers: int = 1  # processes generating scenarios
 
 
@@ -107,7 +108,9 @@ def spoken_seconds(text: str) -> float:
     return _DURATION_CACHE[text]
 
 
-def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
+def scenario_example(
+    scenario, config: ModelConfig, bc_recovery: float = 0.2
+) -> dict[str, np.ndarray]:
     """One scenario -> arrays of length T = number of micro-turns (see module docstring)."""
     from nbduplex.features import dmel_codes
 
@@ -146,7 +149,7 @@ def scenario_example(scenario, config: ModelConfig) -> dict[str, np.ndarray]:
             action[seq] = IGNORE
             seq += 1
             action[seq] = names.index("respond")
-        elif e.cause == "turn_end" and shape < LATE_RESPOND_P + BC_RECOVERY_P:
+        elif e.cause == "turn_end" and shape < LATE_RESPOND_P + bc_recovery:
             seq = _after_backchannel(seq, n, busy, rng, action, model_text, speaking, names)
         reply[seq] = rid
         if e.cause in TOLERANT_CAUSES:
@@ -247,10 +250,13 @@ def build_dataset(
     key = (
         f"v{DATA_VERSION}-{data.synth}-{data.voices}-s{config.image_size}-b{config.max_text_bytes}"
     )
-    key += f"-r{len(config.replies)}"
+    key += f"-r{len(config.replies)}-bc{data.bc_recovery:g}"
     d = root / key
     d.mkdir(parents=True, exist_ok=True)
-    jobs = [(d, *_spec(i, data), data.synth, data.voices, config) for i in range(data.n_scenarios)]
+    jobs = [
+        (d, *_spec(i, data), data.synth, data.voices, config, data.bc_recovery)
+        for i in range(data.n_scenarios)
+    ]
     bar = dict(total=len(jobs), desc="scenarios", disable=not progress)
     if data.workers <= 1:
         return [_cached_example(j) for j in tqdm(jobs, **bar)]
@@ -262,8 +268,9 @@ def build_dataset(
 
 
 def _cached_example(job: tuple) -> dict[str, np.ndarray]:
-    """One example (cache dir, kind, seed, synth, voices, config): from the cache, else made."""
-    d, kind, seed, synth, voices, config = job
+    """One example (cache dir, kind, seed, synth, voices, config, bc_recovery): from the cache,
+    else made."""
+    d, kind, seed, synth, voices, config, bc_recovery = job
     f = d / f"{kind}-{seed}.npz"
     if f.is_file():
         try:
@@ -271,7 +278,7 @@ def _cached_example(job: tuple) -> dict[str, np.ndarray]:
                 return {k: z[k] for k in z.files}
         except (OSError, ValueError, EOFError):
             f.unlink(missing_ok=True)  # a half-written file from an interrupted run
-    ex = scenario_example(make_scenario(kind, seed, synth, voices), config)
+    ex = scenario_example(make_scenario(kind, seed, synth, voices), config, bc_recovery)
     tmp = f.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez_compressed(tmp, **ex)
     tmp.replace(f)

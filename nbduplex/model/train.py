@@ -328,6 +328,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="draw weights of single scenario kinds, e.g. cuespeak=3,timespeak=2 (others 1)",
     )
     p.add_argument("--workers", type=int, default=1, help="processes generating scenarios")
+    p.add_argument(
+        "--bc-recovery",
+        type=float,
+        default=DataConfig.bc_recovery,
+        help="share of turn-end answers taught after a forced back-channel (label shaping)",
+    )
     p.add_argument("--d-model", type=int, default=d.model.d_model)
     p.add_argument("--layers", type=int, default=d.model.n_layers)
     p.add_argument("--no-progress", action="store_true")
@@ -366,6 +372,7 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
             seed=args.seed,
             kind_weights=getattr(args, "kind_weights", None),
             workers=getattr(args, "workers", 1),
+            bc_recovery=getattr(args, "bc_recovery", DataConfig.bc_recovery),
         ),
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
