@@ -235,6 +235,20 @@ def test_task_scores_tell_true_from_false_delegations(scenario):
     assert task_scores(rows(late), labels)["delegation"] == [0.0]
 
 
+def test_task_scores_count_interjections_with_none_due():
+    sc = generate_scenario("timespeak", 1, snr_db=20.0)
+    due = next(e for e in sc.labels.expected if e.action == "interject")
+    n = int(sc.labels.duration / 0.2)
+
+    def rows(*at_seq: int) -> list[dict]:
+        return [{"t": k * 0.2, "action": "interject" if k in at_seq else "listen", "text": "go",
+                 "info": {}} for k in range(n)]  # fmt: skip
+
+    quiet = [k for k in range(n) if all(abs(k * 0.2 - e.t) > 4 for e in sc.labels.expected)]
+    assert task_scores(rows(due.seq), sc.labels)["interject_false"] == []
+    assert task_scores(rows(due.seq, quiet[0]), sc.labels)["interject_false"] == [1.0]
+
+
 def test_calibration_scores_and_picks_from_the_grid():
     from nbduplex.model.calibrate import calibrate, calibration_score
 

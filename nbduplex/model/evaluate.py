@@ -18,7 +18,9 @@ MicroTurns, speaker and model-speaking flag as a live session), then:
 - delegation: share of requests with a `delegate` action within 1.5 s of the turn end;
   `delegation.precision` = share of the `delegate` decisions that answer a request (within
   that window; NaN when the policy never delegates), `delegation.false_per_min` = the others
-  per minute of stream (a false delegation makes the agent say "Sorry, I can't do that").
+  per minute of stream (a false delegation makes the agent say "Sorry, I can't do that");
+- false interjections: `interject` decisions with none due from 1 s before to 3 s after
+  (per minute of stream: a timed word, a count or "I see something." out of the blue).
 Splits: "heldout" = espeak voices never used in training, "flite" = the flite synthesiser
 (never used in training), "train" = training voices with unseen seeds.
 """
@@ -60,7 +62,7 @@ def task_scores(rows: list[dict], labels) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in
            ("timespeak", "cuespeak", "count_obo", "count_mae", "visual_hit", "visual_latency",
             "delegation", "agent_answer", "timespeak_typed", "timespeak_spoken", "cuespeak_typed",
-            "cuespeak_spoken", "delegate_true")}  # fmt: skip
+            "cuespeak_spoken", "delegate_true", "interject_false")}  # fmt: skip
     for e in labels.expected:
         ideal = (e.seq + 1) * MICROTURN_S
         ok = any(abs(s - ideal) <= e.tolerance_s + 1e-6 and _norm(w) == _norm(e.text)
@@ -86,6 +88,11 @@ def task_scores(rows: list[dict], labels) -> dict[str, list[float]]:
         if r["action"] == "delegate":
             ok = any(t - 0.2 <= r["t"] <= t + 1.5 for t in asked)
             out["delegate_true"].append(float(ok))
+    due = [e.t for e in labels.expected if e.action == "interject"]
+    for r in rows:  # every interjection: is one due around it (1 s before to 3 s after)?
+        said = r["action"] == "interject" and not r.get("info", {}).get("suppressed")
+        if said and not any(t - 1.0 <= r["t"] <= t + 3.0 for t in due):
+            out["interject_false"].append(1.0)
     for m in labels.motion:
         said = [NUMBERS.index(_norm(w)) for s, _, w in utt
                 if m.start <= s <= m.end + 2.0 and _norm(w) in NUMBERS]  # fmt: skip
@@ -171,6 +178,8 @@ def evaluate(
         "agent_answer.acc": mean["agent_answer"],
         "delegation.precision": mean["delegate_true"],
         "delegation.false_per_min": n_false / minutes if minutes else math.nan,
+        "interject.false_per_min": len(tasks.get("interject_false", [])) / minutes
+        if minutes else math.nan,
         "scenarios": float(len(jobs)),
     })  # fmt: skip
     return out
