@@ -101,7 +101,7 @@ def test_label_shaping_and_anchors(tmp_path):
         assert cfg.replies[ex["reply"][e.seq]] == e.text
     # answers at turn ends: on time, (some) one micro-turn late with the ideal one ignored, or
     # (some) right after a teacher-forced back-channel (its words and speaking flag, not taught)
-    from nbduplex.model.data import BC_WORDS
+    from nbduplex.model.config import BACKCHANNEL_REPLIES as BC_WORDS
     from nbduplex.model.featurize import encode_text
 
     shapes = {"on time": 0, "late": 0, "after back-channel": 0}

@@ -28,6 +28,15 @@ N_ROLES = 4  # text roles: user, agent, model, system
 TEXT_VOCAB = 256 + 1 + N_ROLES  # bytes, pad (256), role markers (257..260)
 TEXT_PAD = 256
 
+BACKCHANNEL_REPLIES = (
+    "mm-hm",
+    "yeah",
+    "right",
+    "uh-huh",
+    "okay",
+    "I see",
+)  # short acknowledgements
+
 # Short things the model can say. Index 0 means "nothing". The word head picks one per
 # micro-turn (a classifier; the byte decoder in byte_decoder.py spells words instead, and is
 # trained on these same texts). The list covers what the scenario generator expects
@@ -41,7 +50,7 @@ DEFAULT_REPLIES: tuple[str, ...] = (
     # after a barge-in
     "Sorry, please go ahead then.", "Oh, okay, I am listening.", "Sure, take your time, go on.",
     # back-channels
-    "mm-hm", "yeah", "right", "uh-huh", "okay", "I see",
+    *BACKCHANNEL_REPLIES,
     # words to say at a time or a cue
     "go", "stop", "now", "tick", "ping", "hello", "yes", "beep", "ready", "done",
     # counting

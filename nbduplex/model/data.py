@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, TextEvent
-from nbduplex.model.config import ModelConfig
+from nbduplex.model.config import BACKCHANNEL_REPLIES, ModelConfig
 from nbduplex.model.featurize import InstructionMemory, downscale, encode_text
 from nbduplex.model.inputs import TurnInputs
 
@@ -52,7 +52,6 @@ DATA_VERSION = 4  # bump when the example format or the labelling rule changes
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
 LATE_RESPOND_P = 0.3  # share of turn-end answers teacher-forced one micro-turn late
-BC_WORDS = ("mm-hm", "yeah", "right", "uh-huh", "okay", "I see")  # back-channels it may say
 TOLERANT_CAUSES = ("timespeak", "cue", "count", "visual")  # scored with a timing tolerance
 INSTRUCTED_CAUSES = {"timespeak": "timespeak", "cue": "cuespeak", "count": "count"}
 
@@ -196,7 +195,7 @@ def scenario_example(
 def _after_backchannel(seq, n, busy, rng, action, model_text, speaking, names) -> int:
     """Teacher-force a back-channel said at `seq`; return the micro-turn of the late answer
     (right after it), or `seq` unchanged when the answer would not fit before other events."""
-    word = BC_WORDS[int(rng.integers(len(BC_WORDS)))]
+    word = BACKCHANNEL_REPLIES[int(rng.integers(len(BACKCHANNEL_REPLIES)))]
     end = seq + 1 + math.ceil(spoken_seconds(word) / MICROTURN_S)  # first silent micro-turn
     if end + 2 >= n or any(j in busy for j in range(seq + 1, end + 2)):
         return seq
