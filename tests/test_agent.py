@@ -625,3 +625,21 @@ def test_openai_router_bad_tool_arguments_and_unreachable(endpoint):
         dead.detach()
     with pytest.raises(ValueError):
         OpenAIChatRouter("localhost:8000", "m")
+
+
+def test_supersede_rules():
+    from nbduplex.agent.supersede import is_correction, supersedes
+    from nbduplex.agent.task import AgentTask
+
+    def task(text, topic="calculator", explicit=False):
+        return AgentTask(0, text, 0.0, 0.0, topic, (), explicit)
+
+    assert is_correction("No, I meant 17 times 24") and is_correction("actually make it ten")
+    assert not is_correction("what is 17 times 24") and not is_correction("nobody knows")
+    assert supersedes(task("what is 17 times 24"), task("what is 17 times 23"))
+    assert not supersedes(task("what is 17 times 24"), task("tell me the time", "clock"))
+    assert not supersedes(task("what is 3 plus 4"), task("how much is 900 divided by 12"))
+    assert not supersedes(task("set a timer for 5 minutes", "timer"),
+                          task("set a timer for 6 minutes", "timer"))  # fmt: skip
+    assert supersedes(task("anything", "a", True), task("else", "a", True))
+    assert not supersedes(task("same words", "a", True), task("same words", "a"))

@@ -44,10 +44,10 @@ def test_collate_pads_and_crops(tmp_path):
     ex = build_dataset(DataConfig(n_scenarios=2, cache_dir=str(tmp_path), mixture_share=0.0),
                        cfg, progress=False)  # fmt: skip
     n = max(len(e["action"]) for e in ex)
-    x, act, rep = collate(ex, cfg, n + 5, np.random.default_rng(0))
+    x, act, rep, _ = collate(ex, cfg, n + 5, np.random.default_rng(0))
     x.validate(cfg)
     assert act.shape == (2, n + 5) and (act[:, n:] == IGNORE).all()
-    x, act, rep = collate(ex, cfg, 10, np.random.default_rng(0), time_offset_s=100.0)
+    x, act, rep, _ = collate(ex, cfg, 10, np.random.default_rng(0), time_offset_s=100.0)
     assert act.shape == (2, 10) and (act != IGNORE).float().mean() > 0.5  # no padding
     assert set(rep.unique().tolist()) <= {IGNORE, *range(len(cfg.replies))}
 
@@ -137,7 +137,7 @@ def test_label_shaping_and_anchors(tmp_path):
     crop = len(ex["action"]) - 1
     rng = np.random.default_rng(1)
     while True:
-        x, act, _ = collate([ex], cfg, crop, rng)
+        x, act, _, _ = collate([ex], cfg, crop, rng)
         if x.t[0, 0] > 0:  # the crop starts after micro-turn 0
             break
     assert act[0, k - 1] == IGNORE
@@ -176,3 +176,61 @@ def test_kind_weights_steer_the_mix_and_workers_give_the_same_examples(tmp_path)
     parallel = build_dataset(dc, tiny_config(), progress=False)
     for x, y in zip(serial, parallel, strict=True):
         assert all(np.array_equal(x[k], y[k]) for k in x)
+
+
+def test_pauses_are_hard_negatives_with_forced_back_channels():
+    """Data v5: some long mid-turn pauses start with a teacher-forced back-channel (its words and
+    speaking flag; the action there is ignored) and "listen" stays the target after it; the pause
+    mask marks exactly the "listen" targets decided inside a pause."""
+    from nbduplex.model.config import BACKCHANNEL_REPLIES as BC_WORDS
+    from nbduplex.model.data import PAUSE_BC_MIN_S, make_scenario, scenario_example
+    from nbduplex.model.featurize import encode_text
+    from nbduplex.scenarios.labels import reaction_seq
+
+    cfg = tiny_config()
+    listen = list(cfg.actions).index("listen")
+    forced = 0
+    for seed in range(12):
+        sc = make_scenario("pause_handling", seed)
+        ex = scenario_example(sc, cfg, bc_recovery=0.2)
+        inside = np.zeros(len(ex["action"]), bool)
+        for p in sc.labels.pauses:
+            k = reaction_seq(p.start)
+            inside[k : reaction_seq(p.end)] = True
+            if ex["action"][k] != IGNORE or not ex["speaking"][k + 1]:
+                continue
+            forced += 1
+            assert p.end - p.start >= PAUSE_BC_MIN_S
+            said = [w for w in BC_WORDS if (ex["text"][k + 1] == encode_text(
+                [TextEvent("model", w)], cfg.max_text_bytes)).all()]  # fmt: skip
+            assert len(said) == 1
+            assert (ex["action"][k + 1 : reaction_seq(p.end)] == listen).all()
+        np.testing.assert_array_equal(ex["pause"], inside & (ex["action"] == listen))
+        plain = scenario_example(sc, cfg, bc_recovery=0.0)
+        for p in sc.labels.pauses:  # bc_recovery=0: no forced back-channel in any pause
+            assert plain["action"][reaction_seq(p.start)] == listen
+        assert plain["pause"].sum() >= ex["pause"].sum()
+    assert forced >= 2
+
+
+def test_pause_weight_scales_the_loss_of_pause_micro_turns():
+    import torch.nn.functional as F
+
+    from nbduplex.model.train import action_loss
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 7, 6, generator=g)
+    act = torch.randint(0, 6, (2, 7), generator=g)
+    act[0, 0] = IGNORE
+    w = torch.rand(6, generator=g) + 0.5
+    pause = torch.zeros(2, 7, dtype=torch.bool)
+    pause[1, 2:5] = True
+    plain = F.cross_entropy(logits.flatten(0, 1), act.flatten(), weight=w, ignore_index=IGNORE)
+    torch.testing.assert_close(action_loss(logits, act, w, pause, 1.0), plain)
+    per = F.cross_entropy(logits.flatten(0, 1), act.flatten().clamp(min=0), reduction="none")
+    in_pause = per.view(2, 7)[pause].mean()
+    heavy = action_loss(logits, act, w, pause, 1000.0)
+    assert abs(heavy - in_pause) < abs(plain - in_pause)  # pulled towards the pause losses
+    all_pause = torch.ones_like(pause)
+    torch.testing.assert_close(action_loss(logits, act, w, all_pause, 5.0), plain)
+    assert action_loss(logits, torch.full_like(act, IGNORE), w, pause, 3.0) == 0

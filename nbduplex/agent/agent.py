@@ -13,10 +13,9 @@ stream on faster than the wall clock).
 Spans are written to the session's trace (thread-safe) as they open and close, and also kept
 in the agent's own `.spans` (with agent-local ids), attached or not (`spans.SpanRecorder`).
 
-A new task replaces running ones when it is a correction ("no, I meant ...": the latest task),
-has the same explicit `topic`, or updates a similar request of the same implicit topic (the
-tool the rules pick, e.g. "17 times 23" -> "17 times 24"; timers run side by side). The same
-task submitted again while it runs is ignored (a policy may delegate on several micro-turns).
+A new task replaces running ones when it is a correction, has the same explicit topic, or
+updates a similar request (`supersede.py`). The same task submitted again while it runs is
+ignored (a policy may delegate on several micro-turns).
 `cancel`, `cancel_all` cut tasks (barge-in). A tool error or timeout becomes an answer, never an
 exception in the conversation.
 """
@@ -27,7 +26,6 @@ import asyncio
 import itertools
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,17 +38,12 @@ from nbduplex.agent.builtin import DocumentIndex, builtin_tools
 from nbduplex.agent.loop_thread import LoopThread
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, plan
 from nbduplex.agent.spans import SpanRecorder
+from nbduplex.agent.supersede import PARALLEL_TOPICS, SIMILARITY, is_correction, supersedes
 from nbduplex.agent.task import AgentTask, HistoryEntry, context_from_rows
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
 from nbduplex.microturn import MICROTURN_S, TextEvent
 
 log = logging.getLogger(__name__)
-
-_CORRECTION = re.compile(
-    r"^\s*(?:no\b|nope\b|sorry\b|actually\b|wait\b|correction\b|i\s+meant\b|make\s+(?:it|that)\b"
-    r"|instead\b|scratch\s+that\b|never\s*mind\b)",
-    re.I,
-)
 
 
 class BackgroundAgent:
@@ -65,8 +58,8 @@ class BackgroundAgent:
     tool fits (default False: such a task is recorded but not said; typed tasks always are).
     """
 
-    parallel_topics = frozenset({"timer"})  # implicit topics whose tasks never replace others
-    similarity = 0.5  # word overlap (Jaccard) above which a same-topic task is an update
+    parallel_topics = PARALLEL_TOPICS  # implicit topics whose tasks never replace others
+    similarity = SIMILARITY  # word overlap (Jaccard) above which a same-topic task is an update
 
     def __init__(
         self,
@@ -175,7 +168,7 @@ class BackgroundAgent:
         if topic is None:
             call = plan(text, self.tools.names, len(self.documents) > 0)
             topic = call.name if call is not None else "general"
-        correction = bool(_CORRECTION.match(text))
+        correction = is_correction(text)
         with self._lock:
             running = self.running
             for other in running:
@@ -186,7 +179,9 @@ class BackgroundAgent:
                 next(self._ids), text, float(at), time.monotonic(), topic, tuple(context), explicit
             )
             job.audio = audio if not text and audio is not None and len(audio) else None
-            replaced = [o for o in running if self._replaces(job, o)]
+            replaced = [
+                o for o in running if supersedes(job, o, self.parallel_topics, self.similarity)
+            ]
             if correction and running and not replaced:
                 replaced = [running[-1]]
             for other in replaced:
@@ -195,17 +190,6 @@ class BackgroundAgent:
             job.span = self._open_span("agent_task", job.at, job, label=text, topic=topic)
         self._runner.start().call_soon_threadsafe(self._begin, job)
         return job.id
-
-    def _replaces(self, new: AgentTask, old: AgentTask) -> bool:
-        """Whether `new` supersedes running task `old` (see the module docstring)."""
-        if new.topic != old.topic:
-            return False
-        if new.explicit_topic or old.explicit_topic:
-            return new.explicit_topic and old.explicit_topic
-        if new.topic in self.parallel_topics:
-            return False
-        a, b = set(new.text.lower().split()), set(old.text.lower().split())
-        return len(a & b) / max(len(a | b), 1) >= self.similarity
 
     def drain_results(self) -> list[TextEvent]:
         """Finished tasks' answers as `TextEvent("agent", text)`, oldest first."""

@@ -22,6 +22,13 @@ Label shaping (DATA_VERSION >= 2):
   taught right after the back-channel ends. Most missed turn ends on held-out voices were a
   back-channel where an answer was due, then silence. Measured (MODEL_CARD.md): more turn ends
   taken, but also more mid-turn pauses answered; 0 turns it off;
+- back-channel in a pause (DATA_VERSION >= 5): the same share of mid-turn pauses of at least
+  `PAUSE_BC_MIN_S` get a teacher-forced back-channel at their start, followed by "listen": so
+  "I said mm-hm and it is quiet" is no shortcut for "answer now" (stage 4, trained without
+  these, answered 7 of 37 pauses it took on held-out voices right after its own back-channel);
+- pause mask: `pause[k]` marks the "listen" micro-turns decided inside a labelled mid-turn
+  pause (the hard negatives of turn-taking); training multiplies their action loss by
+  `TrainConfig.pause_weight`;
 - timing tolerance: instructed, cue, counting and visual events are scored within
   +-`tolerance_s`, so the micro-turns next to the ideal one are IGNOREd for the action loss
   (not punished as "listen") and carry the same word target;
@@ -39,6 +46,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,12 +56,13 @@ from nbduplex.model.config import BACKCHANNEL_REPLIES, ModelConfig
 from nbduplex.model.featurize import InstructionMemory, downscale, encode_text
 from nbduplex.model.inputs import TurnInputs
 
-DATA_VERSION = 4  # bump when the example format or the labelling rule changes
+DATA_VERSION = 5  # bump when the example format or the labelling rule changes
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
 LATE_RESPOND_P = 0.3  # share of turn-end answers teacher-forced one micro-turn late
 TOLERANT_CAUSES = ("timespeak", "cue", "count", "visual")  # scored with a timing tolerance
 INSTRUCTED_CAUSES = {"timespeak": "timespeak", "cue": "cuespeak", "count": "count"}
+PAUSE_BC_MIN_S = 0.6  # s; mid-turn pauses at least this long may get a forced back-channel
 
 
 def default_cache_dir() -> Path:
@@ -73,7 +82,9 @@ class DataConfig:
     voices: str = "train"  # voice pool (never "heldout")
     cache_dir: str | None = None  # None: default_cache_dir()
     kind_weights: dict[str, float] | None = None  # relative draw weight per single kind (default 1)
-    bc_recovery: float = 0.2  # share of turn-end answers taught after a forced back-channel
+    bc_recovery: float = (
+        0.2  # share of turn-end answers (and of pauses) after a forced back-channel
+    )
     workers: int = 1  # processes generating scenarios
 
 
@@ -170,6 +181,10 @@ def scenario_example(
         if nxt is not None and nxt.action == "yield":
             stop = nxt.seq + 1  # talking until the barge-in is handled
         speaking[seq + 1 : min(stop, n)] = 1.0
+    for span in scenario.labels.pauses:
+        if span.end - span.start >= PAUSE_BC_MIN_S and rng.random() < bc_recovery:
+            _backchannel_in_pause(span, n, busy, rng, action, model_text, speaking, names)
+    pause = _pause_mask(scenario.labels.pauses, action, names)
     text = np.zeros((n, config.max_text_bytes), np.int16)
     since = np.zeros(n, np.float32)
     memory = InstructionMemory()  # the same rule as the streaming Featurizer
@@ -189,7 +204,36 @@ def scenario_example(
         "action": action,
         "reply": reply,
         "anchor": anchor,
+        "pause": pause,
     }
+
+
+def _pause_mask(pauses, action: np.ndarray, names: list[str]) -> np.ndarray:
+    """(n,) bool: "listen" targets of the micro-turns decided inside a mid-turn pause."""
+    from nbduplex.scenarios.labels import reaction_seq
+
+    mask = np.zeros(len(action), bool)
+    for span in pauses:
+        mask[reaction_seq(span.start) : reaction_seq(span.end)] = True
+    return mask & (action == names.index("listen"))
+
+
+def _backchannel_in_pause(span, n, busy, rng, action, model_text, speaking, names) -> None:
+    """Teacher-force a back-channel at the start of a mid-turn pause; "listen" stays the target
+    after it (the back-channel itself is IGNOREd, neither taught nor punished)."""
+    from nbduplex.scenarios.labels import reaction_seq
+
+    seq = reaction_seq(span.start)
+    word = BACKCHANNEL_REPLIES[int(rng.integers(len(BACKCHANNEL_REPLIES)))]
+    end = seq + 1 + math.ceil(spoken_seconds(word) / MICROTURN_S)
+    listen = names.index("listen")
+    if end >= n or any(j in busy or j in model_text for j in range(seq, end + 1)):
+        return
+    if (action[seq : end + 1] != listen).any():
+        return
+    action[seq] = IGNORE
+    model_text[seq + 1] = word
+    speaking[seq + 1 : end] = 1.0
 
 
 def _after_backchannel(seq, n, busy, rng, action, model_text, speaking, names) -> int:
@@ -284,6 +328,15 @@ def _cached_example(job: tuple) -> dict[str, np.ndarray]:
     return ex
 
 
+class Batch(NamedTuple):
+    """A training batch (see `collate`)."""
+
+    inputs: TurnInputs
+    action: torch.Tensor  # (B, T) action ids, IGNORE where nothing is taught
+    reply: torch.Tensor  # (B, T) word-head ids, IGNORE where no words are due
+    pause: torch.Tensor  # (B, T) bool, "listen" inside a mid-turn pause (hard negatives)
+
+
 def collate(
     examples: list[dict[str, np.ndarray]],
     config: ModelConfig,
@@ -295,7 +348,7 @@ def collate(
 
     Crops start at 0 half of the time (so instructions are in view), elsewhere at random. With
     `time_offset_s` > 0 stream times get a random offset in [0, time_offset_s) half of the time.
-    Returns (inputs (B, T), action targets (B, T), reply targets (B, T)).
+    Returns a `Batch`: inputs (B, T), action and reply targets (B, T), the pause mask (B, T).
     """
     b, s, nb = len(examples), config.image_size, config.max_text_bytes
     codes = torch.zeros(b, turns, 16, 80, dtype=torch.long)
@@ -307,6 +360,7 @@ def collate(
     since = torch.full((b, turns), 60.0)
     act = torch.full((b, turns), IGNORE, dtype=torch.long)
     rep = torch.full((b, turns), IGNORE, dtype=torch.long)
+    pause = torch.zeros(b, turns, dtype=torch.bool)
     for i, ex in enumerate(examples):
         n = len(ex["action"])
         start = 0 if n <= turns or rng.random() < 0.5 else int(rng.integers(0, n - turns + 1))
@@ -326,5 +380,7 @@ def collate(
             a[lost], r[lost] = IGNORE, IGNORE
         act[i, :m] = torch.from_numpy(a)
         rep[i, :m] = torch.from_numpy(r)
+        if "pause" in ex:
+            pause[i, :m] = torch.from_numpy(ex["pause"][sl])
     x = TurnInputs(codes, image, has_image, text, speaking, t, since)
-    return x, act, rep
+    return Batch(x, act, rep, pause)

@@ -3,10 +3,12 @@
 Multitask from the scenario generator (every kind, plus mixtures), train voices only: AdamW,
 linear warm-up then cosine decay, gradient clipping, class-balanced cross-entropy on the action
 head (weights ~ frequency ** -0.5) plus cross-entropy on the word head where a speech action
-is due. Scenarios with instructed, cue, counting or visual events (rare, and the hardest) are
-sampled `1 + oversample` times as often, and the interject class weight is multiplied by
-`interject_weight`. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every `save_every` steps
-hold model, optimizer, scheduler, step and RNG states: run the same command again to resume.
+is due; "listen" targets inside mid-turn pauses (the hard negatives of turn-taking) weigh
+`pause_weight` times as much. Scenarios with instructed, cue, counting or visual events (rare,
+and the hardest) are sampled `1 + oversample` times as often, and the interject class weight is
+multiplied by `interject_weight`. CPU or CUDA (bf16 autocast on CUDA). Checkpoints every
+`save_every` steps hold model, optimizer, scheduler, step and RNG states: run the same command
+again to resume.
 `--init` starts a fresh run from existing weights (fine-tuning; new optimizer and schedule).
 
     nbduplex train --out runs/m1 --steps 2000 --scenarios 600
@@ -51,6 +53,7 @@ class TrainConfig:
     byte_weight: float = 0.5  # weight of the byte-decoder loss
     decoder_only: bool = False  # train only the byte decoder, on the frozen rest (needs init_from)
     interject_weight: float = 2.0  # extra factor on the interject class weight
+    pause_weight: float = 1.0  # extra factor on the action loss of "listen" in mid-turn pauses
     oversample: float = 1.0  # examples with interject targets are drawn (1 + this) x as often
     init_from: str | None = None  # weights to start from (a fresh run only; not a resume)
     time_offset_s: float = 300.0  # random stream-time offsets up to this (long-session robustness)
@@ -99,7 +102,7 @@ def _set_rng_state(st: dict, np_rng: np.random.Generator) -> None:
 
 def losses(model: InteractionModel, batch, weights: torch.Tensor, cfg: TrainConfig):
     """(total, action loss, word-head loss, byte-decoder loss) of one batch."""
-    x, act, rep = batch
+    x, act, rep, pause = batch
     if cfg.decoder_only:
         with torch.no_grad():
             out = model(x)
@@ -108,10 +111,7 @@ def losses(model: InteractionModel, batch, weights: torch.Tensor, cfg: TrainConf
     zero = torch.zeros((), device=out.hidden.device)
     la = lr = zero
     if not cfg.decoder_only:
-        la = F.cross_entropy(
-            out.action_logits.flatten(0, 1).float(), act.flatten(), weight=weights,
-            ignore_index=IGNORE,
-        )  # fmt: skip
+        la = action_loss(out.action_logits, act, weights, pause, cfg.pause_weight)
         if (rep != IGNORE).any():
             lr = F.cross_entropy(
                 out.reply_logits.flatten(0, 1).float(), rep.flatten(), ignore_index=IGNORE
@@ -120,6 +120,24 @@ def losses(model: InteractionModel, batch, weights: torch.Tensor, cfg: TrainConf
     if cfg.decoder_only:
         return lb, la, lr, lb
     return la + cfg.reply_weight * lr + cfg.byte_weight * lb, la, lr, lb
+
+
+def action_loss(
+    logits: torch.Tensor,
+    act: torch.Tensor,
+    weights: torch.Tensor,
+    pause: torch.Tensor,
+    pause_weight: float = 1.0,
+) -> torch.Tensor:
+    """Class-weighted cross-entropy over the taught micro-turns, with the micro-turns in `pause`
+    weighing `pause_weight` times as much (a weighted mean: 1.0 is plain weighted CE)."""
+    keep = act != IGNORE
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    tgt = act[keep]
+    per = F.cross_entropy(logits[keep].float(), tgt, reduction="none")
+    w = weights[tgt] * torch.where(pause[keep], pause_weight, 1.0)
+    return (per * w).sum() / w.sum()
 
 
 def byte_loss(
@@ -238,10 +256,10 @@ def train(config: TrainConfig) -> Path:
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, cfg)
         idx = np_rng.choice(len(examples), cfg.batch_size, p=draw)
-        x, act, rep = collate(
+        batch = collate(
             [examples[i] for i in idx], cfg.model, cfg.seq_turns, np_rng, cfg.time_offset_s
         )
-        batch = (x.to(dev), act.to(dev), rep.to(dev))
+        batch = type(batch)(*(b.to(dev) for b in batch))
         if amp is not None:
             with amp:
                 loss, la, lr_, lb = losses(model, batch, weights, cfg)
@@ -308,6 +326,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--init", default=None, help="start from these weights (fresh runs only)")
     p.add_argument("--oversample", type=float, default=d.oversample)
     p.add_argument("--interject-weight", type=float, default=d.interject_weight)
+    p.add_argument(
+        "--pause-weight",
+        type=float,
+        default=d.pause_weight,
+        help="factor on the action loss of 'listen' inside mid-turn pauses",
+    )
     p.add_argument("--reply-weight", type=float, default=d.reply_weight, help="word-head loss")
     p.add_argument("--byte-weight", type=float, default=d.byte_weight, help="byte-decoder loss")
     p.add_argument(
@@ -358,6 +382,7 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         init_from=args.init,
         oversample=args.oversample,
         interject_weight=args.interject_weight,
+        pause_weight=getattr(args, "pause_weight", TrainConfig.pause_weight),
         reply_weight=getattr(args, "reply_weight", TrainConfig.reply_weight),
         byte_weight=getattr(args, "byte_weight", TrainConfig.byte_weight),
         decoder_only=getattr(args, "decoder_only", False),
