@@ -234,3 +234,16 @@ def test_pause_weight_scales_the_loss_of_pause_micro_turns():
     all_pause = torch.ones_like(pause)
     torch.testing.assert_close(action_loss(logits, act, w, all_pause, 5.0), plain)
     assert action_loss(logits, torch.full_like(act, IGNORE), w, pause, 3.0) == 0
+
+
+def test_narrowband_share_picks_scenarios_by_seed(tmp_path):
+    from nbduplex.model.data import narrowband_cutoff
+
+    cuts = [narrowband_cutoff(seed, 0.3) for seed in range(400)]
+    picked = [c for c in cuts if c is not None]
+    assert 0.2 < len(picked) / len(cuts) < 0.4 and all(3000 <= c <= 4000 for c in picked)
+    assert cuts == [narrowband_cutoff(seed, 0.3) for seed in range(400)]  # by seed alone
+    assert all(narrowband_cutoff(seed, 0.0) is None for seed in range(50))
+    dc = DataConfig(n_scenarios=1, cache_dir=str(tmp_path), mixture_share=0.0, narrowband=1.0)
+    build_dataset(dc, tiny_config(), progress=False)
+    assert [p.name.endswith("-nb1") for p in tmp_path.iterdir()] == [True]

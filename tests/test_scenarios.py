@@ -189,6 +189,24 @@ def test_write_and_read_back(tmp_path):
     assert [(e["t"], e["text"]) for e in text] == [(t, e.text) for t, e in sc.text_events]
 
 
+def test_narrowband_channel_removes_the_high_band_and_nothing_else():
+    """bandwidth_hz low-pass filters the speech only; the same seed keeps every other choice."""
+
+    def high_share(x):  # share of the energy above 4.2 kHz
+        spec = np.abs(np.fft.rfft(x.astype(np.float64))) ** 2
+        return spec[np.fft.rfftfreq(x.size, 1 / SAMPLE_RATE) > 4200].sum() / spec.sum()
+
+    opts = {"snr_db": float("inf"), "room": "dry"}
+    full = generate_scenario("turn_taking", 3, **opts)
+    narrow = generate_scenario("turn_taking", 3, bandwidth_hz=3400.0, **opts)
+    assert high_share(narrow.audio) < 1e-3 * high_share(full.audio)
+    assert narrow.labels.room == {"type": "dry", "bandwidth_hz": 3400.0}
+    assert narrow.labels.turn_ends == full.labels.turn_ends
+    assert narrow.labels.voice == full.labels.voice
+    default = generate_scenario("turn_taking", 3, bandwidth_hz=None)
+    assert np.array_equal(default.audio, generate_scenario("turn_taking", 3).audio)
+
+
 def test_mixture_chains_kinds():
     sc = generate_mixture(4, n_kinds=3, kinds=["visual_event", "timespeak", "delegation"], **CLEAN)
     _check_labels(sc)
@@ -224,6 +242,7 @@ def test_flite_scenarios_cross_synthesiser():
         (lambda: generate_scenario("turn_taking", 1, noise="thunder"), ValueError),
         (lambda: generate_mixture(1, kinds=["nope"]), ValueError),
         (lambda: generate_mixture(1, n_kinds=0), ValueError),
+        (lambda: generate_scenario("turn_taking", 1, bandwidth_hz=9000), ValueError),
     ],
 )
 def test_bad_arguments(call, err):

@@ -37,6 +37,10 @@ Label shaping (DATA_VERSION >= 2):
   spoken instruction lies before the crop (unanswerable).
 The text of every micro-turn carries the instruction reminder (`featurize.InstructionMemory`).
 
+Channel augmentation: `DataConfig.narrowband` of the scenarios (chosen by their seed) have the
+speech low-passed at 3-4 kHz before room and noise (`ScenarioConfig.bandwidth_hz`), as an
+8 kHz-sampled voice, a telephone or a Bluetooth headset delivers it.
+
 Examples are cached as .npz files (one per scenario) under `DataConfig.cache_dir`.
 """
 
@@ -82,9 +86,8 @@ class DataConfig:
     voices: str = "train"  # voice pool (never "heldout")
     cache_dir: str | None = None  # None: default_cache_dir()
     kind_weights: dict[str, float] | None = None  # relative draw weight per single kind (default 1)
-    bc_recovery: float = (
-        0.2  # share of turn-end answers (and of pauses) after a forced back-channel
-    )
+    bc_recovery: float = 0.2  # share of turn-end answers and of pauses after a back-channel
+    narrowband: float = 0.0  # share of scenarios whose speech is low-passed at 3-4 kHz
     workers: int = 1  # processes generating scenarios
 
 
@@ -272,13 +275,26 @@ def _spec(i: int, cfg: DataConfig) -> tuple[str, int]:
     return kinds[int(rng.choice(len(kinds), p=w / w.sum()))], seed
 
 
-def make_scenario(kind: str, seed: int, synth: str = "espeak", voices: str = "train"):
+def make_scenario(
+    kind: str,
+    seed: int,
+    synth: str = "espeak",
+    voices: str = "train",
+    bandwidth_hz: float | None = None,
+):
     """A scenario of `kind` ("mixture" chains several) with one frame per micro-turn."""
     from nbduplex.scenarios import generate_mixture, generate_scenario
 
+    opts = {"synth": synth, "voices": voices, "bandwidth_hz": bandwidth_hz}
     if kind == "mixture":
-        return generate_mixture(seed, synth=synth, voices=voices)
-    return generate_scenario(kind, seed, synth=synth, voices=voices)
+        return generate_mixture(seed, **opts)
+    return generate_scenario(kind, seed, **opts)
+
+
+def narrowband_cutoff(seed: int, share: float) -> float | None:
+    """The low-pass cutoff (3-4 kHz) of a training scenario, or None (full band), by its seed."""
+    rng = np.random.default_rng([int(seed), 11])
+    return float(rng.uniform(3000.0, 4000.0)) if rng.random() < share else None
 
 
 def build_dataset(
@@ -294,10 +310,11 @@ def build_dataset(
         f"v{DATA_VERSION}-{data.synth}-{data.voices}-s{config.image_size}-b{config.max_text_bytes}"
     )
     key += f"-r{len(config.replies)}-bc{data.bc_recovery:g}"
+    key += f"-nb{data.narrowband:g}" if data.narrowband else ""
     d = root / key
     d.mkdir(parents=True, exist_ok=True)
     jobs = [
-        (d, *_spec(i, data), data.synth, data.voices, config, data.bc_recovery)
+        (d, *_spec(i, data), data.synth, data.voices, config, data.bc_recovery, data.narrowband)
         for i in range(data.n_scenarios)
     ]
     bar = dict(total=len(jobs), desc="scenarios", disable=not progress)
@@ -311,9 +328,9 @@ def build_dataset(
 
 
 def _cached_example(job: tuple) -> dict[str, np.ndarray]:
-    """One example (cache dir, kind, seed, synth, voices, config, bc_recovery): from the cache,
-    else made."""
-    d, kind, seed, synth, voices, config, bc_recovery = job
+    """One example (cache dir, kind, seed, synth, voices, config, bc_recovery, narrowband share):
+    from the cache, else made."""
+    d, kind, seed, synth, voices, config, bc_recovery, narrowband = job
     f = d / f"{kind}-{seed}.npz"
     if f.is_file():
         try:
@@ -321,7 +338,8 @@ def _cached_example(job: tuple) -> dict[str, np.ndarray]:
                 return {k: z[k] for k in z.files}
         except (OSError, ValueError, EOFError):
             f.unlink(missing_ok=True)  # a half-written file from an interrupted run
-    ex = scenario_example(make_scenario(kind, seed, synth, voices), config, bc_recovery)
+    sc = make_scenario(kind, seed, synth, voices, narrowband_cutoff(seed, narrowband))
+    ex = scenario_example(sc, config, bc_recovery)
     tmp = f.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez_compressed(tmp, **ex)
     tmp.replace(f)

@@ -358,6 +358,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=DataConfig.bc_recovery,
         help="share of turn-end answers taught after a forced back-channel (label shaping)",
     )
+    p.add_argument(
+        "--narrowband",
+        type=float,
+        default=DataConfig.narrowband,
+        help="share of scenarios with the speech low-passed at 3-4 kHz (channel augmentation)",
+    )
     p.add_argument("--d-model", type=int, default=d.model.d_model)
     p.add_argument("--layers", type=int, default=d.model.n_layers)
     p.add_argument("--no-progress", action="store_true")
@@ -398,6 +404,7 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
             kind_weights=getattr(args, "kind_weights", None),
             workers=getattr(args, "workers", 1),
             bc_recovery=getattr(args, "bc_recovery", DataConfig.bc_recovery),
+            narrowband=getattr(args, "narrowband", DataConfig.narrowband),
         ),
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )

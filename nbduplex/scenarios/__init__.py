@@ -51,7 +51,7 @@ def generate_scenario(
 
     voices: a list of voice names, "train" (default for espeak), "heldout", or None.
     snr_db: None for a random 5-35 dB, float("inf") for no noise. Other options are
-    ScenarioConfig fields: noise, room, level_dbfs, frame_size, frames_per_turn,
+    ScenarioConfig fields: noise, room, bandwidth_hz, level_dbfs, frame_size, frames_per_turn,
     simulate_agent, tail_s.
     """
     if kind not in SCENARIO_KINDS:

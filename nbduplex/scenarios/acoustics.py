@@ -2,6 +2,8 @@
 
 Room: a short random impulse response (exponentially decaying noise, RT60 0.08-0.5 s, mixed
 with the direct path) or a simple EQ (low/high shelving by first-order filters).
+Channel: `band_limit` low-passes speech like a narrowband channel (an 8 kHz-sampled voice,
+a telephone or Bluetooth headset: nothing above 3-4 kHz).
 Noise: white, pink (1/f), hum (50/60 Hz and harmonics plus a little white) or babble-like
 (reversed espeak speech from several voices, so nothing intelligible and no cue words), mixed at
 a target SNR relative to the level of the *active* speech.
@@ -48,6 +50,16 @@ def apply_room(
         desc = {"type": "eq", "low_hz": lo_hz, "low_db": lo_gain, "high_hz": hi_hz}
         return y.astype(np.float32), desc | {"high_db": hi_gain}
     raise ValueError(f"unknown room type {kind!r}; choose one of {ROOM_TYPES}")
+
+
+def band_limit(x: np.ndarray, cutoff_hz: float) -> np.ndarray:
+    """Float audio `x` with everything above `cutoff_hz` removed (8th-order Butterworth)."""
+    if not 0 < cutoff_hz < SAMPLE_RATE / 2:
+        raise ValueError(f"cutoff must be in (0, {SAMPLE_RATE // 2}) Hz, got {cutoff_hz!r}")
+    if x.size == 0:
+        return x
+    sos = signal.butter(8, cutoff_hz, "low", fs=SAMPLE_RATE, output="sos")
+    return signal.sosfilt(sos, x).astype(np.float32)
 
 
 def make_noise(n: int, rng: np.random.Generator, kind: str) -> np.ndarray:

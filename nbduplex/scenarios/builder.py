@@ -38,6 +38,7 @@ class ScenarioConfig:
     snr_db: float | None = None  # None: random 5-35 dB; inf: no noise
     noise: str | None = None  # white | pink | hum | babble; None: random
     room: str | None = None  # dry | reverb | eq; None: random
+    bandwidth_hz: float | None = None  # low-pass the speech here (narrowband); None: full band
     level_dbfs: float | None = None  # active speech level; None: random -32..-14 dBFS
     frame_size: tuple[int, int] = (128, 96)  # (W, H) pixels
     frames_per_turn: int = 1  # video frames per micro-turn (0 = no video)
@@ -188,7 +189,11 @@ class Builder:
         for start, a in self._pieces:
             seg = a[: max(0, n - start)].astype(np.float32) / 32768.0
             speech[start : start + seg.size] += seg
+        if cfg.bandwidth_hz is not None:  # before the room: the voice's channel, not the room's
+            speech = acoustics.band_limit(speech, cfg.bandwidth_hz)
         speech, room = acoustics.apply_room(speech, rng, cfg.room)
+        if cfg.bandwidth_hz is not None:
+            room = room | {"bandwidth_hz": float(cfg.bandwidth_hz)}
         level = cfg.level_dbfs if cfg.level_dbfs is not None else float(rng.uniform(-32, -14))
         s_rms = acoustics.active_rms(speech)
         if s_rms > 0:
