@@ -20,8 +20,8 @@ from nbduplex.model import (
     save_checkpoint,
     tiny_config,
 )
-from nbduplex.model.data import scenario_example
 from nbduplex.model.evaluate import task_scores
+from nbduplex.model.examples import scenario_example
 from nbduplex.model.featurize import (
     Featurizer,
     InstructionMemory,

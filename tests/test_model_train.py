@@ -8,7 +8,8 @@ import torch
 
 from nbduplex.microturn import TextEvent
 from nbduplex.model import load_model, tiny_config
-from nbduplex.model.data import IGNORE, DataConfig, build_dataset, collate, reply_id
+from nbduplex.model.data import DataConfig, build_dataset, collate
+from nbduplex.model.examples import IGNORE, reply_id
 from nbduplex.model.train import TrainConfig, _lr_at, class_weights, train
 
 
@@ -88,7 +89,8 @@ def test_answers_are_full_sentences():
 
 
 def test_label_shaping_and_anchors(tmp_path):
-    from nbduplex.model.data import make_scenario, scenario_example
+    from nbduplex.model.data import make_scenario
+    from nbduplex.model.examples import scenario_example
 
     cfg = tiny_config()
     names = list(cfg.actions)
@@ -183,7 +185,8 @@ def test_pauses_are_hard_negatives_with_forced_back_channels():
     speaking flag; the action there is ignored) and "listen" stays the target after it; the pause
     mask marks exactly the "listen" targets decided inside a pause."""
     from nbduplex.model.config import BACKCHANNEL_REPLIES as BC_WORDS
-    from nbduplex.model.data import PAUSE_BC_MIN_S, make_scenario, scenario_example
+    from nbduplex.model.data import make_scenario
+    from nbduplex.model.examples import PAUSE_BC_MIN_S, scenario_example
     from nbduplex.model.featurize import encode_text
     from nbduplex.scenarios.labels import reaction_seq
 

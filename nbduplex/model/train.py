@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.checkpoint import save_checkpoint
 from nbduplex.model.config import ModelConfig
-from nbduplex.model.data import IGNORE, DataConfig, build_dataset, collate
+from nbduplex.model.data import DataConfig, build_dataset, collate
+from nbduplex.model.examples import IGNORE
 from nbduplex.model.model import InteractionModel
 
 
