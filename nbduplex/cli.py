@@ -123,7 +123,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("\n".join(policy_names()))
         return 0
     if args.command == "train":
-        from nbduplex.model.train import train_main
+        from nbduplex.model.train_cli import train_main
 
         train_main(args.args)
         return 0

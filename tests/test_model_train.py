@@ -161,7 +161,7 @@ def test_init_from_weights_starts_a_fresh_run(tmp_path):
 
 def test_kind_weights_steer_the_mix_and_workers_give_the_same_examples(tmp_path):
     from nbduplex.model.data import _spec
-    from nbduplex.model.train import _kind_weights
+    from nbduplex.model.train_cli import _kind_weights
     from nbduplex.scenarios import SCENARIO_KINDS
 
     weights = {k: float(k == "cuespeak") for k in SCENARIO_KINDS}
@@ -250,3 +250,20 @@ def test_narrowband_share_picks_scenarios_by_seed(tmp_path):
     dc = DataConfig(n_scenarios=1, cache_dir=str(tmp_path), mixture_share=0.0, narrowband=1.0)
     build_dataset(dc, tiny_config(), progress=False)
     assert [p.name.endswith("-nb1") for p in tmp_path.iterdir()] == [True]
+
+
+def test_nbduplex_train_command_trains_a_small_model(tmp_path):
+    """The real command line: data (with the v5 and narrowband options), a step, a checkpoint."""
+    from nbduplex.cli import main
+
+    out = tmp_path / "run"
+    rc = main(["train", "--out", str(out), "--steps", "1", "--batch-size", "1", "--scenarios",
+               "1", "--d-model", "32", "--layers", "1", "--threads", "1", "--no-progress",
+               "--cache-dir", str(tmp_path / "cache"), "--pause-weight", "3", "--narrowband",
+               "1", "--kind-weights", "pause_handling=1,turn_taking=0"])  # fmt: skip
+    assert rc == 0
+    model = load_model(out / "model.pt", device="cpu")
+    assert model.meta["steps"] == 1 and model.config.d_model == 32
+    cfg = model.meta["train_config"]
+    assert cfg["pause_weight"] == 3.0 and cfg["data"]["narrowband"] == 1.0
+    assert [p.name.endswith("-nb1") for p in (tmp_path / "cache").iterdir()] == [True]

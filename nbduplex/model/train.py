@@ -1,4 +1,4 @@
-"""Training recipe for the interaction model (`nbduplex train`, or `train(TrainConfig(...))`).
+"""Training recipe for the interaction model (`train(TrainConfig(...))`; the CLI is `train_cli.py`).
 
 Multitask from the scenario generator (every kind, plus mixtures), train voices only: AdamW,
 linear warm-up then cosine decay, gradient clipping, class-balanced cross-entropy on the action
@@ -17,7 +17,6 @@ again to resume.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -297,124 +296,3 @@ def calibrate_checkpoint(path: str | Path, **options) -> dict[str, float]:
     meta = dict(model.meta, action_scales=scales, calibration=trials)
     save_checkpoint(path, model, meta=meta)
     return scales
-
-
-def _kind_weights(spec: str) -> dict[str, float]:
-    """'cuespeak=3,timespeak=2' -> {"cuespeak": 3.0, "timespeak": 2.0}."""
-    out = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, sep, value = part.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected kind=weight, got {part!r}") from None
-        if not sep:
-            raise argparse.ArgumentTypeError(f"expected kind=weight, got {part!r}")
-    return out
-
-
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Arguments of `nbduplex train` (added to `parser` when given)."""
-    p = parser or argparse.ArgumentParser(
-        prog="nbduplex train", description=__doc__.splitlines()[0]
-    )
-    d = TrainConfig()
-    p.add_argument("--out", default=d.out_dir, help="run directory (resumes if it has last.pt)")
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--warmup", type=int, default=d.warmup, help="linear warm-up steps")
-    p.add_argument("--init", default=None, help="start from these weights (fresh runs only)")
-    p.add_argument("--oversample", type=float, default=d.oversample)
-    p.add_argument("--interject-weight", type=float, default=d.interject_weight)
-    p.add_argument(
-        "--pause-weight",
-        type=float,
-        default=d.pause_weight,
-        help="factor on the action loss of 'listen' inside mid-turn pauses",
-    )
-    p.add_argument("--reply-weight", type=float, default=d.reply_weight, help="word-head loss")
-    p.add_argument("--byte-weight", type=float, default=d.byte_weight, help="byte-decoder loss")
-    p.add_argument(
-        "--decoder-only",
-        action="store_true",
-        help="train only the byte decoder on the frozen model given by --init",
-    )
-    p.add_argument("--scenarios", type=int, default=d.data.n_scenarios, help="training examples")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=d.threads, help="CPU threads (0: default)")
-    p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time")
-    p.add_argument("--cache-dir", default=None, help="where generated examples are cached")
-    p.add_argument(
-        "--kind-weights",
-        type=_kind_weights,
-        default=None,
-        help="draw weights of single scenario kinds, e.g. cuespeak=3,timespeak=2 (others 1)",
-    )
-    p.add_argument("--workers", type=int, default=1, help="processes generating scenarios")
-    p.add_argument(
-        "--bc-recovery",
-        type=float,
-        default=DataConfig.bc_recovery,
-        help="share of turn-end answers taught after a forced back-channel (label shaping)",
-    )
-    p.add_argument(
-        "--narrowband",
-        type=float,
-        default=DataConfig.narrowband,
-        help="share of scenarios with the speech low-passed at 3-4 kHz (channel augmentation)",
-    )
-    p.add_argument("--d-model", type=int, default=d.model.d_model)
-    p.add_argument("--layers", type=int, default=d.model.n_layers)
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument(
-        "--calibrate",
-        action="store_true",
-        help="after training, tune the decision scales on training voices (unseen seeds)",
-    )
-    return p
-
-
-def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
-    """Entry point of `nbduplex train`: parse (or take parsed) arguments and train."""
-    if not isinstance(args, argparse.Namespace):
-        args = build_parser().parse_args(args)
-    cfg = TrainConfig(
-        out_dir=args.out,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        warmup=args.warmup,
-        init_from=args.init,
-        oversample=args.oversample,
-        interject_weight=args.interject_weight,
-        pause_weight=getattr(args, "pause_weight", TrainConfig.pause_weight),
-        reply_weight=getattr(args, "reply_weight", TrainConfig.reply_weight),
-        byte_weight=getattr(args, "byte_weight", TrainConfig.byte_weight),
-        decoder_only=getattr(args, "decoder_only", False),
-        seed=args.seed,
-        device=args.device,
-        threads=args.threads,
-        max_minutes=args.max_minutes,
-        progress=not args.no_progress,
-        data=DataConfig(
-            n_scenarios=args.scenarios,
-            cache_dir=args.cache_dir,
-            seed=args.seed,
-            kind_weights=getattr(args, "kind_weights", None),
-            workers=getattr(args, "workers", 1),
-            bc_recovery=getattr(args, "bc_recovery", DataConfig.bc_recovery),
-            narrowband=getattr(args, "narrowband", DataConfig.narrowband),
-        ),
-        model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
-    )
-    path = train(cfg)
-    if getattr(args, "calibrate", False):
-        calibrate_checkpoint(path, progress=cfg.progress, workers=max(1, cfg.data.workers))
-    print(f"saved {path}")
-    return path
-
-
-if __name__ == "__main__":
-    train_main()
