@@ -25,7 +25,8 @@ Label shaping (`data.DATA_VERSION` >= 2; bump it when any of this changes):
 - back-channel in a pause (DATA_VERSION >= 5): the same share of mid-turn pauses of at least
   `PAUSE_BC_MIN_S` get a teacher-forced back-channel at their start, followed by "listen": so
   "I said mm-hm and it is quiet" is no shortcut for "answer now" (stage 4, trained without
-  these, answered 7 of 37 pauses it took on held-out voices right after its own back-channel);
+  these, answered 7 of the 37 pauses it took on training voices (unseen seeds) right after its
+  own back-channel);
 - pause mask: `pause[k]` marks the "listen" micro-turns decided inside a labelled mid-turn
   pause (the hard negatives of turn-taking); training multiplies their action loss by
   `TrainConfig.pause_weight`;
