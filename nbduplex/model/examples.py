@@ -193,28 +193,36 @@ def _backchannel_in_pause(span, n, busy, rng, action, model_text, speaking, name
     from nbduplex.scenarios.labels import reaction_seq
 
     seq = reaction_seq(span.start)
-    word = BACKCHANNEL_REPLIES[int(rng.integers(len(BACKCHANNEL_REPLIES)))]
-    end = seq + 1 + math.ceil(spoken_seconds(word) / MICROTURN_S)
+    word, end = _pick_backchannel(rng, seq)
     listen = names.index("listen")
     if end >= n or any(j in busy or j in model_text for j in range(seq, end + 1)):
         return
     if (action[seq : end + 1] != listen).any():
         return
-    action[seq] = IGNORE
-    model_text[seq + 1] = word
-    speaking[seq + 1 : end] = 1.0
+    _say_backchannel(seq, end, word, action, model_text, speaking)
 
 
 def _after_backchannel(seq, n, busy, rng, action, model_text, speaking, names) -> int:
     """Teacher-force a back-channel said at `seq`; return the micro-turn of the late answer
     (right after it), or `seq` unchanged when the answer would not fit before other events."""
-    word = BACKCHANNEL_REPLIES[int(rng.integers(len(BACKCHANNEL_REPLIES)))]
-    end = seq + 1 + math.ceil(spoken_seconds(word) / MICROTURN_S)  # first silent micro-turn
+    word, end = _pick_backchannel(rng, seq)
     if end + 2 >= n or any(j in busy for j in range(seq + 1, end + 2)):
         return seq
-    action[seq] = IGNORE  # a back-channel here is not taught, only what follows it
+    _say_backchannel(seq, end, word, action, model_text, speaking)
     action[seq + 1 : end] = names.index("listen")
     action[end] = names.index("respond")
+    return end
+
+
+def _pick_backchannel(rng: np.random.Generator, seq: int) -> tuple[str, int]:
+    """(a back-channel word, the first silent micro-turn after saying it from `seq` + 1)."""
+    word = BACKCHANNEL_REPLIES[int(rng.integers(len(BACKCHANNEL_REPLIES)))]
+    return word, seq + 1 + math.ceil(spoken_seconds(word) / MICROTURN_S)
+
+
+def _say_backchannel(seq, end, word, action, model_text, speaking) -> None:
+    """The model said `word` from `seq` + 1 to `end`: its text and speaking flag; the decision at
+    `seq` is not taught (IGNORE)."""
+    action[seq] = IGNORE
     model_text[seq + 1] = word
     speaking[seq + 1 : end] = 1.0
-    return end
