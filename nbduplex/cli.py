@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train the interaction model (see MODEL_CARD.md)", add_help=False
     )
     train.add_argument("args", nargs=argparse.REMAINDER)
+    reader = sub.add_parser(
+        "train-reader",
+        help="train the spoken-instruction reader into a checkpoint (see MODEL_CARD.md)",
+        add_help=False,
+    )
+    reader.add_argument("args", nargs=argparse.REMAINDER)
     ev = sub.add_parser("eval", help="evaluate policies on held-out scenarios", add_help=False)
     ev.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbduplex` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    if argv and argv[0] in ("train", "eval"):  # they parse their own options
+    if argv and argv[0] in ("train", "train-reader", "eval"):  # they parse their own options
         args = argparse.Namespace(command=argv[0], args=argv[1:])
     else:
         args = parser.parse_args(argv)
@@ -126,6 +132,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nbduplex.model.train_cli import train_main
 
         train_main(args.args)
+        return 0
+    if args.command == "train-reader":
+        from nbduplex.model.reader.train_cli import train_reader_main
+
+        train_reader_main(args.args)
         return 0
     if args.command == "eval":
         from nbduplex.model.evaluate import eval_main

@@ -1,7 +1,8 @@
 """Saving and loading interaction-model checkpoints (the shipped one and training ones).
 
 A checkpoint is a `torch.save`d dict: "config" (ModelConfig.to_dict()), "model" (state dict),
-"meta" (how it was trained: steps, data, wall time, ...), and for training checkpoints also
+"meta" (how it was trained: steps, data, wall time, ...), optionally "reader" (the spoken-
+instruction reader, reader/store.py), and for training checkpoints also
 "optimizer", "scheduler", "step" and "rng" so training resumes exactly.
 """
 
@@ -15,6 +16,7 @@ import torch
 from nbduplex.model.config import ModelConfig
 from nbduplex.model.location import DEFAULT_CHECKPOINT, checkpoint_available  # noqa: F401
 from nbduplex.model.model import InteractionModel
+from nbduplex.model.reader.store import load_reader
 
 
 class CheckpointError(RuntimeError):
@@ -63,6 +65,12 @@ def load_model(
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path or DEFAULT_CHECKPOINT} does not fit: {e}") from e
     model.meta = dict(ckpt.get("meta", {}))  # type: ignore[attr-defined]
+    try:  # the spoken-instruction reader (stays on the CPU: it runs once per user pause)
+        model.reader = load_reader(ckpt)  # type: ignore[attr-defined]
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise CheckpointError(
+            f"the reader in {path or DEFAULT_CHECKPOINT} does not fit: {e}"
+        ) from e
     if missing:  # a checkpoint from before the byte decoder: words come from the word head
         model.meta["byte_decoder"] = False
     return model.to(device or default_device()).eval()

@@ -19,6 +19,11 @@ token and the action) or the word head (`words="head"`: the most likely reply of
 one. "@agent" says the latest agent result; decoded text that is empty, or "@agent" with no
 agent result yet, falls back to the word head (`info["words_from"]` says which spoke).
 
+Spoken instructions: when the checkpoint has an instruction reader (model/reader/) and
+`read_instructions` is on, the reader hears the user's audio and, in the micro-turn where an
+instruction such as "say go in five seconds" ends, the model gets its typed form as a user text
+event (`info["heard_instruction"]`).
+
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
 ("audio", "video", "text") and per time range before the decision ("time[-0.2s,0s]",
@@ -33,10 +38,11 @@ import math
 import torch
 
 from nbduplex.decision import Action, Decision
-from nbduplex.microturn import MICROTURN_S, MicroTurn
+from nbduplex.microturn import MICROTURN_S, MicroTurn, TextEvent
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
+from nbduplex.model.reader.reader import InstructionReader
 
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
@@ -58,6 +64,7 @@ class InteractionModelPolicy:
         action_scales: dict[str, float] | None = None,
         cpu_threads: int | None = 1,
         words: str = "auto",
+        read_instructions: bool = True,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -85,6 +92,8 @@ class InteractionModelPolicy:
             words = "decoder" if meta.get("byte_decoder") else "head"
         self.words = words  # where the words come from: the byte decoder or the word head
         self._featurizer = Featurizer(self.config)
+        found = getattr(model, "reader", None) if read_instructions else None
+        self.reader = InstructionReader(*found) if found else None
         self._stream = None
         self.reset()
 
@@ -93,6 +102,8 @@ class InteractionModelPolicy:
         if self._stream is not None:
             self._stream.__exit__(None, None, None)
         self._featurizer.reset()
+        if self.reader is not None:
+            self.reader.reset()
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
@@ -117,6 +128,9 @@ class InteractionModelPolicy:
                 self._last_agent_text = e.text
             elif e.role == "user" and e.text:
                 self._last_user_text = e.text
+        heard = self.reader.push(turn.audio) if self.reader is not None else None
+        if heard is not None:  # the model reads instructions; it cannot parse spoken ones
+            turn = turn.with_(text=(*turn.text, TextEvent("user", heard.typed)))
         x = self._featurizer(turn).to(self.model.device)
         with torch.inference_mode():
             out = self.model.step(x)
@@ -130,7 +144,8 @@ class InteractionModelPolicy:
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
-        text, task, info = "", None, {}
+        text, task = "", None
+        info = {"heard_instruction": heard.typed} if heard is not None else {}
         if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
             text = self._spell(out.hidden[0, 0], action) if self.words == "decoder" else ""
             info["words_from"] = "decoder" if text else "head"

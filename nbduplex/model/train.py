@@ -289,10 +289,11 @@ def train(config: TrainConfig) -> Path:
 def calibrate_checkpoint(path: str | Path, **options) -> dict[str, float]:
     """Run `nbduplex.model.calibrate.calibrate` on a checkpoint and store the scales in its meta."""
     from nbduplex.model.calibrate import calibrate
-    from nbduplex.model.checkpoint import load_model
+    from nbduplex.model.checkpoint import load_model, read_checkpoint
 
     model = load_model(path, device="cpu")
     scales, trials = calibrate(path if options.get("workers", 1) > 1 else model, **options)
     meta = dict(model.meta, action_scales=scales, calibration=trials)
-    save_checkpoint(path, model, meta=meta)
+    reader = read_checkpoint(path).get("reader")  # the instruction reader stays in the file
+    save_checkpoint(path, model, meta=meta, **({"reader": reader} if reader else {}))
     return scales

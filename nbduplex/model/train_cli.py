@@ -88,6 +88,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="store_true",
         help="after training, tune the decision scales on training voices (unseen seeds)",
     )
+    p.add_argument(
+        "--reader",
+        action="store_true",
+        help="then train the spoken-instruction reader into the checkpoint (train-reader)",
+    )
     return p
 
 
@@ -125,6 +130,11 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
     path = train(cfg)
+    if getattr(args, "reader", False):  # before calibration: the policy runs with its reader
+        from nbduplex.model.reader.train_cli import train_reader_main
+
+        flags = ["--workers", str(max(1, cfg.data.workers))]
+        train_reader_main(flags + ([] if cfg.progress else ["--no-progress"]), checkpoint=path)
     if getattr(args, "calibrate", False):
         calibrate_checkpoint(path, progress=cfg.progress, workers=max(1, cfg.data.workers))
     print(f"saved {path}")

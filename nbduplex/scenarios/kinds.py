@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from nbduplex.scenarios import text
 from nbduplex.scenarios.builder import Builder
+from nbduplex.scenarios.commands import Command
 from nbduplex.scenarios.labels import (
     Cue,
     Delegation,
@@ -73,14 +74,14 @@ def backchannel(b: Builder) -> None:
     b.wait(float(b.rng.uniform(1.5, 3.0)))
 
 
-def _instruct(b: Builder, typed_text: str, spoken_text: str, kind: str, **kw) -> Instruction:
+def _instruct(b: Builder, command: Command, kind: str, **kw) -> Instruction:
     """Give an instruction, typed (a text event) 60% of the time, else spoken."""
     if b.rng.random() < 0.6:
         b.wait(float(b.rng.uniform(0.3, 1.0)))
-        t, channel = b.type_text(typed_text), "typed"
-        said = typed_text
+        t, channel = b.type_text(command.typed), "typed"
+        said = command.typed
     else:
-        seg = b.say(text.cap(spoken_text), role="instruction")
+        seg = b.say(text.cap(command.spoken), role="instruction")
         t, channel, said = seg.end, "spoken", seg.text
     ins = Instruction(t=t, text=said, channel=channel, kind=kind, **kw)
     b.labels.instructions.append(ins)
@@ -92,15 +93,13 @@ def timespeak(b: Builder) -> None:
     word = text.pick(b.rng, text.SAY_WORDS)
     if b.rng.random() < 0.5:
         n = int(b.rng.integers(3, 9))
-        ins = _instruct(b, f"say {word} in {n} seconds",
-                        f"say {word} in {text.number_word(n)} seconds.", "timespeak",
-                        say=word, delay_s=float(n))  # fmt: skip
+        ins = _instruct(b, Command("in", word=word, number=n), "timespeak", say=word,
+                        delay_s=float(n))  # fmt: skip
         times = [ins.t + n]
     else:
         n = int(b.rng.integers(2, 6))
-        ins = _instruct(b, f"say {word} every {n} seconds",
-                        f"say {word} every {text.number_word(n)} seconds.", "timespeak",
-                        say=word, every_s=float(n))  # fmt: skip
+        ins = _instruct(b, Command("every", word=word, number=n), "timespeak", say=word,
+                        every_s=float(n))  # fmt: skip
         times = [ins.t + n * (i + 1) for i in range(int(b.rng.integers(2, 5)))]
     for t in times:
         b.expect(t, "interject", word, "timespeak", timed=True, tolerance_s=0.5)
@@ -114,8 +113,7 @@ def cuespeak(b: Builder) -> None:
     """'say stop when I say banana', then a narrative containing a distractor and the cue."""
     cue, other = (str(w) for w in b.rng.choice(text.CUE_WORDS, 2, replace=False))
     word = text.pick(b.rng, text.SAY_WORDS)
-    _instruct(b, f"say {word} when I say {cue}", f"say {word} when I say {cue}.",
-              "cuespeak", say=word, cue=cue)  # fmt: skip
+    _instruct(b, Command("when", word=word, cue=cue), "cuespeak", say=word, cue=cue)
     b.wait(float(b.rng.uniform(0.5, 1.5)))
     clauses = text.narrative(b.rng, int(b.rng.integers(2, 5)))
     at = int(b.rng.integers(len(clauses)))
@@ -142,8 +140,7 @@ def cuespeak(b: Builder) -> None:
 def visual_event(b: Builder) -> None:
     """A shape appears 1.5-6 s in (sometimes after 'tell me when something appears')."""
     if b.rng.random() < 0.5:
-        _instruct(b, "tell me when something appears", "tell me when something appears.",
-                  "visual")  # fmt: skip
+        _instruct(b, Command("appears"), "visual")
     t = b.t + float(b.rng.uniform(1.5, 6.0))
     shape, color = text.pick(b.rng, list(SHAPES)), text.pick(b.rng, list(COLORS))
     x, y, size = (float(v) for v in (b.rng.uniform(0.2, 0.8), b.rng.uniform(0.25, 0.75),
@@ -161,8 +158,7 @@ def counting(b: Builder) -> None:
     says each number as the jump lands."""
     shape, color = text.pick(b.rng, list(SHAPES)), text.pick(b.rng, list(COLORS))
     obj = SceneObject(shape, color, float(b.rng.uniform(0.25, 0.75)), 0.78, 0.18, t_from=b.t)
-    _instruct(b, f"count the jumps of the {color} {shape}",
-              f"count the jumps of the {color} {shape}.", "count")  # fmt: skip
+    _instruct(b, Command("count", color=color, shape=shape), "count")
     n, period = int(b.rng.integers(3, 9)), float(b.rng.uniform(1.0, 2.0))
     obj.jump_t0, obj.jump_period, obj.jumps = b.t + float(b.rng.uniform(0.5, 1.5)), period, n
     b.add_object(obj)
