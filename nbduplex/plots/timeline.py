@@ -76,23 +76,21 @@ def plot_timeline(
         a.fill_between(e, level, LEVEL_FLOOR_DB, step="post", color="#4c72b0", alpha=0.8, lw=0)
     user = [(s, b - s) for s, b in trace.user_speech_spans() if b > t0 and s < t1]
     a.broken_barh(user, (LEVEL_FLOOR_DB, -LEVEL_FLOOR_DB), facecolors="#4c72b0", alpha=0.15)
+    # what the user typed, and instructions the model's reader heard in the user's speech
+    notes = [(r["t"], f"typed: {r['user_text']}") for r in rows if r.get("user_text")]
+    notes += [
+        (r["t"], f"heard: {r['info']['heard_instruction']}")
+        for r in rows
+        if (r.get("info") or {}).get("heard_instruction")
+    ]
+    _text_labels(a, sorted(notes), 0.12 * LEVEL_FLOOR_DB, t0, t1, style="italic")
     a.set_ylim(LEVEL_FLOOR_DB, 0)
     a.set_ylabel("user\ndBFS", rotation=0, ha="right", va="center")
 
     a = lanes["model"]
     model = [(s, b - s) for s, b in trace.model_speech_spans() if b > t0 and s < t1]
     a.broken_barh(model, (0.1, 0.8), facecolors=ACTION_COLORS["respond"])
-    said = [(r["t"] + MICROTURN_S, r["text"]) for r in rows if r.get("text")]
-    if len(said) <= MAX_TEXT_LABELS:
-        # seconds per point of lane width: a label of n characters at 7 pt is ~n x 3.9 pt wide
-        width_pt = a.get_position().width * a.figure.get_figwidth() * 72
-        s_per_pt = (t1 - t0) / max(width_pt, 1.0)
-        free_from = -np.inf
-        for t, text in said:
-            if t >= free_from:  # leave out labels that would overlap the previous one
-                label = " " + text[:40]
-                a.text(t, 0.5, label, va="center", fontsize=7, clip_on=True)
-                free_from = t + len(label) * 7 * 0.55 * s_per_pt
+    _text_labels(a, [(r["t"] + MICROTURN_S, r["text"]) for r in rows if r.get("text")], 0.5, t0, t1)
     a.set_ylim(0, 1)
     a.set_ylabel("model", rotation=0, ha="right", va="center")
 
@@ -137,6 +135,24 @@ def plot_timeline(
     title = f"{trace.policy or 'trace'}: {len(rows)} micro-turns, {t0:.1f}-{t1:.1f} s"
     lanes["user"].set_title(title, loc="right", fontsize=9)
     return fig
+
+
+def _text_labels(
+    a: Axes, items: list[tuple[float, str]], y: float, t0: float, t1: float, style: str = "normal"
+) -> None:
+    """Short labels at (t, y), left out where they would overlap the previous one (and all
+    of them when there are more than MAX_TEXT_LABELS)."""
+    if len(items) > MAX_TEXT_LABELS:
+        return
+    # seconds per point of lane width: a label of n characters at 7 pt is ~n x 3.9 pt wide
+    width_pt = a.get_position().width * a.figure.get_figwidth() * 72
+    s_per_pt = (t1 - t0) / max(width_pt, 1.0)
+    free_from = -np.inf
+    for t, text in items:
+        if t >= free_from:
+            label = " " + text[:40]
+            a.text(t, y, label, va="center", fontsize=7, clip_on=True, style=style)
+            free_from = t + len(label) * 7 * 0.55 * s_per_pt
 
 
 def _agent_lane(ax: Axes, trace: Trace, t0: float, t1: float) -> None:
