@@ -239,6 +239,7 @@ def _resolve(name: str):
 def cmd_demo(args: argparse.Namespace) -> int:
     """`nbduplex demo`: a synthetic conversation, its metrics and a timeline PNG."""
     from nbduplex.metrics import evaluate, summarize
+    from nbduplex.model.evaluate import task_scores
     from nbduplex.plots import plot_timeline
     from nbduplex.scenarios import SCENARIO_KINDS, generate_scenario
     from nbduplex.session import Session
@@ -261,6 +262,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     trace.write_output_wav(out / "output.wav")
     labels = scenario.labels.to_dict() if hasattr(scenario.labels, "to_dict") else scenario.labels
     metrics = evaluate(trace.rows, labels)
+    # the task scores (TimeSpeak, CueSpeak, counting, ...) that this kind has events for
+    tasks = {
+        k: v
+        for k, v in task_scores(list(trace.rows), scenario.labels).items()
+        if v and k not in ("interject_false", "delegate_true", "visual_latency")
+    }
+    metrics["tasks"] = {k: {"mean": float(sum(v) / len(v)), "n": len(v)} for k, v in tasks.items()}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     fig = plot_timeline(trace, labels=labels)
     fig.savefig(out / "timeline.png", dpi=110, bbox_inches="tight")
@@ -270,6 +278,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     for key, value in summarize(metrics).items():
         print(f"  {key:<28} {value:8.3f}" if isinstance(value, float) else f"  {key:<28} {value}")
+    for key, v in metrics["tasks"].items():
+        print(f"  {key:<28} {v['mean']:8.3f}  ({v['n']} event{'s' * (v['n'] != 1)})")
     print(f"wrote {out}/timeline.png, events.jsonl, output.wav, metrics.json, trace/, input/")
     return 0
 

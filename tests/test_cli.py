@@ -190,3 +190,20 @@ def test_policies_lists_presets():
     res = run_cli("policies")
     assert res.returncode == 0
     assert {"openai-server-vad", "pipecat"} <= set(res.stdout.split())
+
+
+def test_demo_with_the_model_on_a_spoken_instruction(tmp_path, capsys):
+    """`nbduplex demo` runs a scenario through the shipped model and reports the task scores;
+    timespeak seed 6 is a spoken instruction ("Say hello in eight seconds.")."""
+    out = tmp_path / "demo"
+    argv = ["demo", "--kind", "timespeak", "--seed", "6", "--policy", "model", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "timespeak_spoken" in printed and "(1 event)" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tasks"]["timespeak_spoken"]["n"] == 1
+    rows = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    heard = [r["info"]["heard_instruction"] for r in rows if r["info"].get("heard_instruction")]
+    assert heard == ["say hello in 8 seconds"]
+    for name in ("timeline.png", "output.wav", "input"):
+        assert (out / name).exists()

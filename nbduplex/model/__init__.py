@@ -8,7 +8,9 @@
         out = model.step(inputs)          # TurnInputs with T == 1 -> ModelOutput
         model.reset_sessions([1])         # row 1 starts a new session; row 0 goes on
 
-Training: `nbduplex train` / `nbduplex.model.train.train(TrainConfig(...))`;
+Training: `nbduplex train` / `nbduplex.model.train.train(TrainConfig(...))`; the
+spoken-instruction reader that the policy runs alongside: `nbduplex.model.reader`
+(`nbduplex train-reader`);
 evaluation: `nbduplex.model.evaluate.evaluate("model", "heldout")`.
 
 Importing this package is cheap: torch loads on first use of anything but
@@ -56,7 +58,8 @@ def load_policy(
 
     `options`: eagerness (0..1), do_not_interrupt (bool), attribution (bool), cpu_threads
     (torch intra-op threads on the CPU, default 1; None leaves torch's setting alone), words
-    ("auto", "decoder": the byte decoder, "head": the word head).
+    ("auto", "decoder": the byte decoder, "head": the word head), read_instructions (bool:
+    let the checkpoint's spoken-instruction reader hand the model what it hears, default on).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy
