@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nbduplex.microturn import SAMPLE_RATE, split_chunks
+from nbduplex.microturn import split_chunks
 from nbduplex.model.reader.network import log_mel
 from nbduplex.model.reader.segmenter import UtteranceSegmenter
 from nbduplex.scenarios import text
@@ -101,8 +101,3 @@ def targets(command: Command | None) -> dict[str, int]:
         used = command is not None and slot in SLOTS[command.template]
         t[slot] = vocab.index(getattr(command, slot)) if used else IGNORE
     return t
-
-
-def seconds(crop: Crop) -> float:
-    """Duration of a crop's audio (80 feature frames per second)."""
-    return crop.features.shape[0] * 200 / SAMPLE_RATE
