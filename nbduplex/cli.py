@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     reader.add_argument("args", nargs=argparse.REMAINDER)
+    turn_end = sub.add_parser(
+        "train-turn-end",
+        help="train the turn-end detector into a checkpoint (see MODEL_CARD.md)",
+        add_help=False,
+    )
+    turn_end.add_argument("args", nargs=argparse.REMAINDER)
     ev = sub.add_parser("eval", help="evaluate policies on held-out scenarios", add_help=False)
     ev.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -93,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbduplex` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    if argv and argv[0] in ("train", "train-reader", "eval"):  # they parse their own options
+    own_options = ("train", "train-reader", "train-turn-end", "eval")  # they parse their own
+    if argv and argv[0] in own_options:
         args = argparse.Namespace(command=argv[0], args=argv[1:])
     else:
         args = parser.parse_args(argv)
@@ -137,6 +144,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nbduplex.model.reader.train_cli import train_reader_main
 
         train_reader_main(args.args)
+        return 0
+    if args.command == "train-turn-end":
+        from nbduplex.model.turn_end.train_cli import train_turn_end_main
+
+        train_turn_end_main(args.args)
         return 0
     if args.command == "eval":
         from nbduplex.model.evaluate import eval_main

@@ -256,6 +256,18 @@ def test_encode_rows_round_trips(n, start, seed):
         assert (str(r["seq"]) in meta["texts"]) == bool(r["user_text"] or r["text"])
 
 
+def test_encode_rows_shows_typed_text_and_heard_instructions_as_user_text():
+    rows = make_rows(3)
+    for r in rows:
+        r["user_text"], r["text"] = "", ""
+    rows[0]["user_text"] = "say go in 5 seconds"
+    rows[1]["info"] = {"heard_instruction": "say tick every 3 seconds"}
+    meta, bufs = encode_rows(rows)
+    assert meta["texts"] == {"0": ["say go in 5 seconds", ""],
+                             "1": ["heard: say tick every 3 seconds", ""]}  # fmt: skip
+    assert [bool(f & 1) for f in decode(meta, bufs)[-1]] == [True, True, False]
+
+
 def test_encode_rows_rejects_gaps_and_handles_nan_levels():
     rows = make_rows(3)
     rows[1]["level_db"] = float("nan")

@@ -9,8 +9,9 @@
         model.reset_sessions([1])         # row 1 starts a new session; row 0 goes on
 
 Training: `nbduplex train` / `nbduplex.model.train.train(TrainConfig(...))`; the
-spoken-instruction reader that the policy runs alongside: `nbduplex.model.reader`
-(`nbduplex train-reader`);
+spoken-instruction reader and the turn-end detector that the policy runs alongside:
+`nbduplex.model.reader` (`nbduplex train-reader`), `nbduplex.model.turn_end`
+(`nbduplex train-turn-end`);
 evaluation: `nbduplex.model.evaluate.evaluate("model", "heldout")`.
 
 Importing this package is cheap: torch loads on first use of anything but
@@ -59,7 +60,9 @@ def load_policy(
     `options`: eagerness (0..1), do_not_interrupt (bool), attribution (bool), cpu_threads
     (torch intra-op threads on the CPU, default 1; None leaves torch's setting alone), words
     ("auto", "decoder": the byte decoder, "head": the word head), read_instructions (bool:
-    let the checkpoint's spoken-instruction reader hand the model what it hears, default on).
+    let the checkpoint's spoken-instruction reader hand the model what it hears, default on),
+    hold_in_pauses (bool: let the checkpoint's turn-end detector hold answers while the user only
+    pauses, default on), pending_turns (how long a held answer waits, in micro-turns).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy

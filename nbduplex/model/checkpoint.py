@@ -2,8 +2,9 @@
 
 A checkpoint is a `torch.save`d dict: "config" (ModelConfig.to_dict()), "model" (state dict),
 "meta" (how it was trained: steps, data, wall time, ...), optionally "reader" (the spoken-
-instruction reader, reader/store.py), and for training checkpoints also
-"optimizer", "scheduler", "step" and "rng" so training resumes exactly.
+instruction reader, reader/store.py) and "turn_end" (the turn-end detector, turn_end/store.py),
+and for training checkpoints also "optimizer", "scheduler", "step" and "rng" so training
+resumes exactly.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nbduplex.model.config import ModelConfig
 from nbduplex.model.location import DEFAULT_CHECKPOINT, checkpoint_available  # noqa: F401
 from nbduplex.model.model import InteractionModel
 from nbduplex.model.reader.store import load_reader
+from nbduplex.model.turn_end.store import load_turn_end
 
 
 class CheckpointError(RuntimeError):
@@ -65,12 +67,15 @@ def load_model(
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path or DEFAULT_CHECKPOINT} does not fit: {e}") from e
     model.meta = dict(ckpt.get("meta", {}))  # type: ignore[attr-defined]
-    try:  # the spoken-instruction reader (stays on the CPU: it runs once per user pause)
-        model.reader = load_reader(ckpt)  # type: ignore[attr-defined]
-    except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise CheckpointError(
-            f"the reader in {path or DEFAULT_CHECKPOINT} does not fit: {e}"
-        ) from e
+    # the spoken-instruction reader and the turn-end detector (both stay on the CPU: they read
+    # a second or a few of audio at a time)
+    for name, load in (("reader", load_reader), ("turn_end", load_turn_end)):
+        try:
+            setattr(model, name, load(ckpt))
+        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+            raise CheckpointError(
+                f"the {name} in {path or DEFAULT_CHECKPOINT} does not fit: {e}"
+            ) from e
     if missing:  # a checkpoint from before the byte decoder: words come from the word head
         model.meta["byte_decoder"] = False
     return model.to(device or default_device()).eval()

@@ -24,6 +24,15 @@ Spoken instructions: when the checkpoint has an instruction reader (model/reader
 instruction such as "say go in five seconds" ends, the model gets its typed form as a user text
 event (`info["heard_instruction"]`).
 
+Turn ends: when the checkpoint has a turn-end detector (model/turn_end/) and `hold_in_pauses`
+is on, a decision to answer or delegate is checked against it: if the detector hears the user
+only pausing mid-turn (p_end below its threshold), the model keeps listening
+(`info["p_turn_end"]`, `info["held_in_pause"]`). A held decision stays pending for
+`pending_turns` micro-turns: if the detector hears the turn end within them (more silence), or
+the user stays silent all that time (per the reader's VAD), the model takes the turn then
+(`info["pending_answer"]`); if the user speaks again, it is dropped. So a pause misread as a
+turn end costs at most `pending_turns` x 0.2 s of latency, not the answer.
+
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
 ("audio", "video", "text") and per time range before the decision ("time[-0.2s,0s]",
@@ -43,7 +52,9 @@ from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
 from nbduplex.model.reader.reader import InstructionReader
+from nbduplex.model.turn_end.detector import TurnEndDetector
 
+RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
 
@@ -65,6 +76,8 @@ class InteractionModelPolicy:
         cpu_threads: int | None = 1,
         words: str = "auto",
         read_instructions: bool = True,
+        hold_in_pauses: bool = True,
+        pending_turns: int = 7,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -94,6 +107,9 @@ class InteractionModelPolicy:
         self._featurizer = Featurizer(self.config)
         found = getattr(model, "reader", None) if read_instructions else None
         self.reader = InstructionReader(*found) if found else None
+        found = getattr(model, "turn_end", None) if hold_in_pauses else None
+        self.turn_end = TurnEndDetector(*found) if found else None
+        self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
         self._stream = None
         self.reset()
 
@@ -104,12 +120,15 @@ class InteractionModelPolicy:
         self._featurizer.reset()
         if self.reader is not None:
             self.reader.reset()
+        if self.turn_end is not None:
+            self.turn_end.reset()
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
         self._last_agent_text = ""
         self._last_user_text = ""
         self._spoke_last_turn = False
+        self._pending: tuple[Action, int] | None = None  # (held action, micro-turns left)
         self.model.blocks[-1].attn.keep_attention = self.attribution
 
     def close(self) -> None:
@@ -129,6 +148,8 @@ class InteractionModelPolicy:
             elif e.role == "user" and e.text:
                 self._last_user_text = e.text
         heard = self.reader.push(turn.audio) if self.reader is not None else None
+        if self.turn_end is not None:
+            self.turn_end.push(turn.audio)
         if heard is not None:  # the model reads instructions; it cannot parse spoken ones
             turn = turn.with_(text=(*turn.text, TextEvent("user", heard.typed)))
         x = self._featurizer(turn).to(self.model.device)
@@ -140,12 +161,14 @@ class InteractionModelPolicy:
         action = Action(names[int(self._reweight(p).argmax())])
         if action is Action.YIELD and not turn.model_speaking:
             action = Action.LISTEN
+        info: dict = {"heard_instruction": heard.typed} if heard is not None else {}
+        if self.turn_end is not None:
+            action = self._check_turn_end(action, turn, info)
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
         text, task = "", None
-        info = {"heard_instruction": heard.typed} if heard is not None else {}
         if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
             text = self._spell(out.hidden[0, 0], action) if self.words == "decoder" else ""
             info["words_from"] = "decoder" if text else "head"
@@ -163,6 +186,37 @@ class InteractionModelPolicy:
         )
 
     # ---- helpers -----------------------------------------------------------------------------
+
+    def _check_turn_end(self, action: Action, turn: MicroTurn, info: dict) -> Action:
+        """Hold an answer or delegation while the user only pauses; take a held one up once the
+        detector hears the turn end, or after `pending_turns` silent micro-turns."""
+        pending, self._pending = self._pending, None
+        if pending and self._user_speaks():
+            pending = None  # the user went on: the held answer is dropped
+        if action is Action.LISTEN and pending and not turn.model_speaking:
+            action = pending[0]
+            info["pending_answer"] = True
+        elif action not in (Action.RESPOND, Action.DELEGATE):
+            return action
+        info["p_turn_end"] = p = self.turn_end.p_end()
+        if p >= self.turn_end.threshold:
+            return action
+        waited = info.pop("pending_answer", False)
+        left = pending[1] - 1 if waited else self.pending_turns
+        if left > 0:
+            self._pending = (action, left)
+        elif waited and self.reader is not None:  # silent all along (the VAD would have said)
+            info["pending_answer"] = True
+            return action
+        info["held_in_pause"] = True
+        return Action.LISTEN
+
+    def _user_speaks(self) -> bool:
+        """The reader's VAD heard the user in this micro-turn (False without a reader)."""
+        if self.reader is None:
+            return False
+        probs = self.reader.segmenter.frame_probs
+        return sum(p >= RESUME_P for p in probs) >= RESUME_FRAMES
 
     def _reweight(self, p: torch.Tensor) -> torch.Tensor:
         w = torch.ones_like(p)

@@ -294,6 +294,7 @@ def calibrate_checkpoint(path: str | Path, **options) -> dict[str, float]:
     model = load_model(path, device="cpu")
     scales, trials = calibrate(path if options.get("workers", 1) > 1 else model, **options)
     meta = dict(model.meta, action_scales=scales, calibration=trials)
-    reader = read_checkpoint(path).get("reader")  # the instruction reader stays in the file
-    save_checkpoint(path, model, meta=meta, **({"reader": reader} if reader else {}))
+    ckpt = read_checkpoint(path)  # the instruction reader and turn-end detector stay in the file
+    extra = {k: ckpt[k] for k in ("reader", "turn_end") if ckpt.get(k)}
+    save_checkpoint(path, model, meta=meta, **extra)
     return scales

@@ -93,6 +93,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="store_true",
         help="then train the spoken-instruction reader into the checkpoint (train-reader)",
     )
+    p.add_argument(
+        "--turn-end",
+        action="store_true",
+        help="then train the turn-end detector into the checkpoint (train-turn-end)",
+    )
     return p
 
 
@@ -130,11 +135,17 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
     path = train(cfg)
-    if getattr(args, "reader", False):  # before calibration: the policy runs with its reader
+    # before calibration: the policy runs with its reader and turn-end detector
+    flags = ["--workers", str(max(1, cfg.data.workers))]
+    flags += [] if cfg.progress else ["--no-progress"]
+    if getattr(args, "reader", False):
         from nbduplex.model.reader.train_cli import train_reader_main
 
-        flags = ["--workers", str(max(1, cfg.data.workers))]
-        train_reader_main(flags + ([] if cfg.progress else ["--no-progress"]), checkpoint=path)
+        train_reader_main(flags, checkpoint=path)
+    if getattr(args, "turn_end", False):
+        from nbduplex.model.turn_end.train_cli import train_turn_end_main
+
+        train_turn_end_main(flags, checkpoint=path)
     if getattr(args, "calibrate", False):
         calibrate_checkpoint(path, progress=cfg.progress, workers=max(1, cfg.data.workers))
     print(f"saved {path}")

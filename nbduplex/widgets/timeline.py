@@ -28,9 +28,18 @@ FLAG_USER_TEXT, FLAG_MODEL_TEXT, FLAG_GAP, FLAG_LATE, FLAG_USER_SPEECH = 1, 2, 4
 _SNAPSHOT_ROWS = 5_000  # rows per snapshot message
 
 
+def user_note(row: dict) -> str:
+    """What the user typed in this micro-turn, else the instruction the model's reader heard in
+    the user's speech ("heard: say go in 5 seconds"), else ""."""
+    if row.get("user_text"):
+        return str(row["user_text"])
+    heard = (row.get("info") or {}).get("heard_instruction")
+    return f"heard: {heard}" if heard else ""
+
+
 def _flags(row: dict) -> int:
     f = set(row.get("flags") or ())
-    bits = FLAG_USER_TEXT if row.get("user_text") else 0
+    bits = FLAG_USER_TEXT if user_note(row) else 0
     bits |= FLAG_MODEL_TEXT if row.get("text") else 0
     bits |= FLAG_GAP if f & {"missing", "padded"} else 0
     bits |= FLAG_LATE if "late" in f else 0
@@ -47,8 +56,9 @@ def encode_rows(rows: list[dict], start: int | None = None) -> tuple[dict, list[
 
     Buffers: level_db float32 (n,), action index uint8 (n,), speaking uint8 (n,),
     probs float32 (n, len(ACTIONS)) in ACTIONS order, step_ms float32 (n,), flag bits uint8 (n,)
-    (1 user text, 2 model text, 4 missing/padded audio, 8 late, 16 user speech per the policy's
-    `info["vad"] >= 0.5` or `info["user_speech"]`).
+    (1 user text, typed or an instruction the reader heard, 2 model text, 4 missing/padded
+    audio, 8 late, 16 user speech per the policy's `info["vad"] >= 0.5` or
+    `info["user_speech"]`). "texts" maps seq -> [user_note(row), model text].
     """
     n = len(rows)
     s0 = int(rows[0]["seq"]) if rows else int(start or 0)
@@ -71,8 +81,9 @@ def encode_rows(rows: list[dict], start: int | None = None) -> tuple[dict, list[
                 probs[i, index[a]] = float(p)
         step[i] = float(r.get("step_ms") or 0.0)
         flags[i] = _flags(r)
-        if r.get("user_text") or r.get("text"):
-            texts[str(s0 + i)] = [str(r.get("user_text") or ""), str(r.get("text") or "")]
+        note = user_note(r)
+        if note or r.get("text"):
+            texts[str(s0 + i)] = [note, str(r.get("text") or "")]
     np.nan_to_num(level, copy=False, nan=-100.0)
     meta = {"type": "turns", "start": s0, "n": n, "actions": list(ACTIONS), "texts": texts}
     bufs = [a.tobytes() for a in (level, action, speaking, probs, step, flags)]

@@ -56,11 +56,18 @@ class _Pool(nn.Module):
 
 
 class ReaderNet(nn.Module):
-    """(B, T, n_mels) features + lengths -> {output name: (B, classes) logits}."""
+    """(B, T, n_mels) features + lengths -> {output name: (B, classes) logits}.
 
-    def __init__(self, config: ReaderConfig | None = None) -> None:
+    `outputs` ({name: classes}) defaults to the instruction grammar's; the turn-end detector
+    (model/turn_end/) uses the same network with one two-class output.
+    """
+
+    def __init__(
+        self, config: ReaderConfig | None = None, outputs: dict[str, int] | None = None
+    ) -> None:
         super().__init__()
         self.config = c = config or ReaderConfig()
+        outputs = OUTPUTS if outputs is None else outputs
         self.conv = nn.ModuleList([
             nn.Conv1d(c.n_mels, c.channels, 5, stride=2, padding=2),
             nn.Conv1d(c.channels, c.channels, 5, stride=2, padding=2),
@@ -70,7 +77,7 @@ class ReaderNet(nn.Module):
             dropout=c.dropout if c.layers > 1 else 0.0,
         )  # fmt: skip
         self.drop = nn.Dropout(c.dropout)
-        self.heads = nn.ModuleDict({k: _Pool(2 * c.hidden, n) for k, n in OUTPUTS.items()})
+        self.heads = nn.ModuleDict({k: _Pool(2 * c.hidden, n) for k, n in outputs.items()})
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         steps = lengths.to(x.device)

@@ -59,6 +59,11 @@ class UtteranceSegmenter:
         """Stream samples pushed so far."""
         return self._total
 
+    @property
+    def frame_probs(self) -> list[float]:
+        """The VAD's speech probability of each frame of the chunk pushed last."""
+        return self.vad.frame_probs
+
     def consume(self) -> None:
         """The current utterance was understood: offer nothing more from it."""
         self._consumed = True

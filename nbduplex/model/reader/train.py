@@ -76,21 +76,25 @@ def build_crops(
     """Labelled candidate utterances from reader scenarios with these seeds."""
     seeds = list(seeds)
     name = f"v{DATA_VERSION}-{synth}-{voices}-{seeds[0]}-{len(seeds)}-nb{narrowband}.pkl"
-    path = cache_dir() / name
-    if cache and not isinstance(voices, list) and path.is_file():
+    path = cache_dir() / name if cache and not isinstance(voices, list) else None
+    jobs = [(s, synth, voices, narrowband) for s in seeds]
+    return render_cached(path, _scenario_crops, jobs, workers, progress)
+
+
+def render_cached(path: Path | None, fn, jobs: list, workers: int, progress: bool) -> list:
+    """The concatenated lists `fn(job)` of all jobs, rendered in `workers` processes; loaded
+    from the pickle at `path` when it exists, else saved there (None: no cache)."""
+    if path is not None and path.is_file():
         with open(path, "rb") as f:
             return pickle.load(f)
-    jobs = [(s, synth, voices, narrowband) for s in seeds]
-    out: list[Crop] = []
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
-            it = ex.map(_scenario_crops, jobs, chunksize=8)
-            out = [c for cs in _progress(it, len(jobs), progress, "render") for c in cs]
+            it = ex.map(fn, jobs, chunksize=4)
+            out = [x for xs in progress_bar(it, len(jobs), progress, "render") for x in xs]
     else:
-        out = [
-            c for j in _progress(jobs, len(jobs), progress, "render") for c in _scenario_crops(j)
-        ]
-    if cache and not isinstance(voices, list):
+        it = map(fn, jobs)
+        out = [x for xs in progress_bar(it, len(jobs), progress, "render") for x in xs]
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
@@ -99,7 +103,8 @@ def build_crops(
     return out
 
 
-def _progress(it, total: int, show: bool, desc: str):
+def progress_bar(it, total: int, show: bool, desc: str):
+    """`it` wrapped in a tqdm bar when `show`."""
     if not show:
         return it
     from tqdm.auto import tqdm
@@ -111,7 +116,7 @@ def collate(batch: list[Crop], augment: np.random.Generator | None = None):
     """(features (B, T, M) float32, lengths (B,), {output: (B,) targets})."""
     feats = [torch.from_numpy(c.features.astype(np.float32)) for c in batch]
     if augment is not None:
-        feats = [_mask(_warp(f, augment), augment) for f in feats]
+        feats = [augment_features(f, augment) for f in feats]
     lengths = torch.tensor([f.shape[0] for f in feats])
     x = torch.zeros(len(batch), int(lengths.max()), batch[0].features.shape[1])
     for i, f in enumerate(feats):
@@ -143,6 +148,11 @@ def _warp(f: torch.Tensor, rng: np.random.Generator, spread: float = 0.15) -> to
     f = torch.nn.functional.interpolate(f[None, None], size=size, mode="bilinear",
                                         align_corners=True)[0, 0]  # fmt: skip
     return warp_mel(f, float(vtl))
+
+
+def augment_features(f: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Training augmentation of (T, M) features: random time/mel warp, then time/mel masks."""
+    return _mask(_warp(f, rng), rng)
 
 
 def _mask(f: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -191,7 +201,7 @@ def train_reader(
     steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.1)
     net.train()
-    bar = _progress(range(steps), steps, progress, "train")
+    bar = progress_bar(range(steps), steps, progress, "train")
     it, last = iter(()), float("nan")
     for _ in bar:
         batch = next(it, None)

@@ -1,0 +1,87 @@
+"""Training windows for the turn-end detector: the last `WINDOW_S` of user audio at the end of a
+micro-turn, labelled from the scenario generator's labels.
+
+- "end" (1): the micro-turn ends 0-2.4 s after a user turn ended (the model should answer, or
+  delegate), before the user speaks again (a share of those after the first second);
+- "hold" (0): the micro-turn ends inside a user turn, at least 0.3 s after it started: in a
+  mid-turn pause (after "..., and um,"), a back-channel gap of a narrative, or while the user
+  speaks (a share of those);
+- every other micro-turn is not used (silence long after a turn, instructions, ...).
+
+The detector sees exactly what the policy keeps at run time: the raw int16 window, turned into
+per-window normalised log-mel (`reader.network.log_mel`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, SAMPLE_RATE
+from nbduplex.model.reader.network import log_mel
+
+OUTPUTS = {"end": 2}  # the network's one output: 0 the user holds the turn, 1 it has ended
+WINDOW_S = 2.4  # seconds of user audio the detector hears
+WINDOW_SAMPLES = int(WINDOW_S * SAMPLE_RATE)
+END_WINDOW_S = WINDOW_S  # micro-turns ending this long after a turn end are labelled "end"
+LATE_END_S, LATE_END_SHARE = 1.0, 0.3  # share of "end" micro-turns kept after LATE_END_S
+HOLD_AFTER_START_S = 0.3  # "hold" only once the turn has been going this long
+SPEECH_SHARE = 0.15  # share of in-speech "hold" micro-turns kept (the rest are near-duplicates)
+KINDS = ("turn_taking", "pause_handling", "backchannel", "cuespeak", "interruption",
+         "delegation", "timespeak")  # fmt: skip
+
+
+@dataclass
+class Window:
+    """One labelled window."""
+
+    features: np.ndarray  # (frames, 80) float16
+    end: int  # 1: the user's turn has ended, 0: the user holds the turn
+    t: float  # s, end of the window in its scenario
+
+
+def window_audio(audio: np.ndarray, stop: int) -> np.ndarray:
+    """The `WINDOW_SAMPLES` of int16 `audio` before sample `stop` (zeros before the start)."""
+    seg = audio[max(0, stop - WINDOW_SAMPLES) : stop]
+    if seg.size < WINDOW_SAMPLES:
+        seg = np.concatenate([np.zeros(WINDOW_SAMPLES - seg.size, np.int16), seg])
+    return seg
+
+
+def label(labels, t: float) -> str | None:
+    """The label of a micro-turn ending at t: "end", "late_end" (more than LATE_END_S after the
+    turn end), "hold" or None (not used)."""
+    starts = sorted(s.start for s in labels.speech if s.role != "model")
+    for turn in labels.turns:
+        if not turn.expects_response:
+            continue
+        later = [s for s in starts if s > turn.end + 1e-3]
+        if turn.end <= t <= turn.end + END_WINDOW_S and (not later or t < later[0]):
+            return "end" if t <= turn.end + LATE_END_S else "late_end"
+    for turn in labels.turns:
+        if turn.start + HOLD_AFTER_START_S < t < turn.end - 1e-3:
+            return "hold"
+    return None
+
+
+def _in_speech(labels, t: float) -> bool:
+    return any(s.start < t - 0.1 and t <= s.end for s in labels.speech if s.role != "model")
+
+
+def windows(scenario, rng: np.random.Generator) -> list[Window]:
+    """The labelled windows of one rendered scenario."""
+    audio = np.asarray(scenario.audio, np.int16)
+    out = []
+    for k in range(audio.size // CHUNK_SAMPLES):
+        t = (k + 1) * MICROTURN_S
+        y = label(scenario.labels, t)
+        if y is None:
+            continue
+        if y == "hold" and _in_speech(scenario.labels, t) and rng.random() > SPEECH_SHARE:
+            continue
+        if y == "late_end" and rng.random() > LATE_END_SHARE:
+            continue
+        features = log_mel(window_audio(audio, (k + 1) * CHUNK_SAMPLES))
+        out.append(Window(features, int(y != "hold"), t))
+    return out
