@@ -146,3 +146,24 @@ def test_timeline_shows_typed_and_heard_instructions() -> None:
     user = plot_timeline(trace).axes[0]
     labels = {t.get_text().strip(): t.get_position()[0] for t in user.texts}
     assert labels == {"typed: say go in 3 seconds": 0.4, "heard: say tick every 2 seconds": 1.8}
+
+
+def test_timeline_hatches_answers_held_in_pauses() -> None:
+    from nbduplex.plots.timeline import HELD_LABEL
+
+    trace = Trace(meta={"policy": "test"})
+    silence = np.zeros(CHUNK_SAMPLES, np.int16)
+    for k in range(10):
+        info = {"held_in_pause": True, "p_turn_end": 0.2} if k in (4, 5) else {}
+        trace.append(MicroTurn(k, silence), Decision("listen", info=info), silence)
+    fig = plot_timeline(trace)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert HELD_LABEL in legend
+    action = fig.axes[2]
+    hatched = [c for c in action.collections if c.get_hatch() == "////"]
+    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 2
+    plain = Trace(meta={"policy": "test"})
+    plain.append(MicroTurn(0, silence), Decision("listen"), silence)
+    assert HELD_LABEL not in [
+        t.get_text() for t in plot_timeline(plain).axes[0].get_legend().get_texts()
+    ]

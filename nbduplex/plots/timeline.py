@@ -96,6 +96,7 @@ def plot_timeline(
 
     a = lanes["action"]
     _action_strip(a, rows, actions)
+    held = _held_marks(a, rows)
     a.set_ylim(0, 1)
     a.set_ylabel("action", rotation=0, ha="right", va="center")
 
@@ -123,6 +124,8 @@ def plot_timeline(
     lanes["user"].set_xlim(t0, t1)
     _overlay_labels(list(lanes.values()), *_label_marks(labels))
     handles = [Patch(color=_color(act), label=act) for act in actions]
+    if held:
+        handles.append(Patch(facecolor="none", edgecolor="k", hatch="////", label=HELD_LABEL))
     lanes["user"].legend(
         handles=handles,
         ncol=len(handles),
@@ -135,6 +138,19 @@ def plot_timeline(
     title = f"{trace.policy or 'trace'}: {len(rows)} micro-turns, {t0:.1f}-{t1:.1f} s"
     lanes["user"].set_title(title, loc="right", fontsize=9)
     return fig
+
+
+HELD_LABEL = "held (user pausing)"
+
+
+def _held_marks(a: Axes, rows: list[dict[str, Any]]) -> bool:
+    """Hatch the micro-turns where the model wanted to answer but its turn-end detector heard
+    the user only pausing (`info["held_in_pause"]`); True when there were any."""
+    held = [(r["t"], MICROTURN_S) for r in rows if (r.get("info") or {}).get("held_in_pause")]
+    if held:
+        a.broken_barh(held, (0.0, 1.0), facecolors="none", edgecolors="k", hatch="////",
+                      linewidth=0.0)  # fmt: skip
+    return bool(held)
 
 
 def _text_labels(
