@@ -30,8 +30,8 @@ only pausing mid-turn (p_end below its threshold), the model keeps listening
 (`info["p_turn_end"]`, `info["held_in_pause"]`). A held decision stays pending for
 `pending_turns` micro-turns: if the detector hears the turn end within them (more silence), or
 the user stays silent all that time (per the reader's VAD), the model takes the turn then
-(`info["pending_answer"]`); if the user speaks again, it is dropped. So a pause misread as a
-turn end costs at most `pending_turns` x 0.2 s of latency, not the answer.
+(`info["pending_answer"]`); if the user speaks again, it is dropped. So a turn end misread as
+a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
