@@ -183,6 +183,21 @@ def _batches(data: list[Crop], size: int, rng: np.random.Generator) -> list[list
     return groups
 
 
+def training_step(net: nn.Module, opt, sched, loss: torch.Tensor, smoothed: float, bar=None):
+    """One optimiser step (gradients clipped at norm 1) and one scheduler step; returns the
+    smoothed loss (shown on the progress `bar` when given)."""
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    value = float(loss.detach())
+    smoothed = 0.98 * smoothed + 0.02 * value if math.isfinite(smoothed) else value
+    if bar is not None and hasattr(bar, "set_postfix"):
+        bar.set_postfix(loss=f"{smoothed:.3f}")
+    return smoothed
+
+
 def train_reader(
     cfg: ReaderTrainConfig, data: list[Crop] | None = None, progress: bool = True
 ) -> tuple[ReaderNet, dict]:
@@ -210,15 +225,7 @@ def train_reader(
             batch = next(it)
         x, lengths, y = collate(batch, rng)
         loss = loss_fn(net(x, lengths), y)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        value = float(loss.detach())
-        last = 0.98 * last + 0.02 * value if math.isfinite(last) else value
-        if progress and hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{last:.3f}")
+        last = training_step(net, opt, sched, loss, last, bar if progress else None)
     meta = {
         "train": cfg.to_dict(),
         "crops": len(data),

@@ -23,6 +23,7 @@ from nbduplex.model.reader.train import (
     augment_features,
     progress_bar,
     render_cached,
+    training_step,
 )
 from nbduplex.model.turn_end.data import KINDS, OUTPUTS, Window, windows
 
@@ -119,15 +120,7 @@ def train_turn_end(
         idx = order[(step % per_epoch) * cfg.batch_size :][: cfg.batch_size]
         x, lengths, y = collate([data[i] for i in idx], rng)
         loss = nn.functional.cross_entropy(net(x, lengths)["end"], y, weight=weight)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        value = float(loss.detach())
-        last = 0.98 * last + 0.02 * value if math.isfinite(last) else value
-        if progress and hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{last:.3f}")
+        last = training_step(net, opt, sched, loss, last, bar if progress else None)
     meta = {
         "train": cfg.to_dict(),
         "windows": len(data),
