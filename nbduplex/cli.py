@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     turn_end.add_argument("args", nargs=argparse.REMAINDER)
+    cue = sub.add_parser(
+        "train-cue",
+        help="train the cue spotter (CueSpeak) into a checkpoint (see MODEL_CARD.md)",
+        add_help=False,
+    )
+    cue.add_argument("args", nargs=argparse.REMAINDER)
     ev = sub.add_parser("eval", help="evaluate policies on held-out scenarios", add_help=False)
     ev.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -99,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbduplex` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    own_options = ("train", "train-reader", "train-turn-end", "eval")  # they parse their own
+    # these parse their own options
+    own_options = ("train", "train-reader", "train-turn-end", "train-cue", "eval")
     if argv and argv[0] in own_options:
         args = argparse.Namespace(command=argv[0], args=argv[1:])
     else:
@@ -149,6 +156,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nbduplex.model.turn_end.train_cli import train_turn_end_main
 
         train_turn_end_main(args.args)
+        return 0
+    if args.command == "train-cue":
+        from nbduplex.model.cue.train_cli import train_cue_main
+
+        train_cue_main(args.args)
         return 0
     if args.command == "eval":
         from nbduplex.model.evaluate import eval_main

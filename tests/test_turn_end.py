@@ -12,11 +12,10 @@ from nbduplex.model.turn_end.data import (
     OUTPUTS,
     WINDOW_SAMPLES,
     label,
-    window_audio,
     windows,
 )
 from nbduplex.model.turn_end.detector import TurnEndDetector
-from nbduplex.model.turn_end.train import detector_config
+from nbduplex.model.window_classifier import small_config, window_audio
 from nbduplex.scenarios import generate_scenario
 
 
@@ -38,24 +37,24 @@ def test_labels_hold_in_pauses_and_end_after_turns(pauses_scenario):
 
 def test_window_audio_is_the_tail_zero_padded():
     audio = np.arange(1, 40_001, dtype=np.int16)
-    w = window_audio(audio, 10_000)
+    w = window_audio(audio, 10_000, WINDOW_SAMPLES)
     assert w.shape == (WINDOW_SAMPLES,) and w.dtype == np.int16
     assert np.all(w[: WINDOW_SAMPLES - 10_000] == 0) and w[-1] == 10_000
-    assert np.array_equal(window_audio(audio, 40_000), audio[-WINDOW_SAMPLES:])
+    assert np.array_equal(window_audio(audio, 40_000, WINDOW_SAMPLES), audio[-WINDOW_SAMPLES:])
 
 
 def test_windows_are_labelled_micro_turn_ends(pauses_scenario):
     ws = windows(pauses_scenario, np.random.default_rng(0))
-    assert {w.end for w in ws} == {0, 1}
+    assert {w.y for w in ws} == {0, 1}
     for w in ws:
         assert w.features.shape == (WINDOW_SAMPLES // 200, 80)
         assert round(w.t / MICROTURN_S, 6).is_integer()
-        assert w.end == int(label(pauses_scenario.labels, w.t) != "hold")
+        assert w.y == int(label(pauses_scenario.labels, w.t) != "hold")
 
 
 def test_detector_keeps_the_last_window_and_caches_its_reading():
     torch.manual_seed(0)
-    det = TurnEndDetector(ReaderNet(detector_config(), OUTPUTS), threshold=0.5)
+    det = TurnEndDetector(ReaderNet(small_config(), OUTPUTS), threshold=0.5)
     rng = np.random.default_rng(0)
     stream = (rng.standard_normal(CHUNK_SAMPLES * 20) * 3000).astype(np.int16)
     for chunk in split_chunks(stream):
@@ -84,7 +83,7 @@ def test_policy_keeps_listening_while_the_detector_hears_a_pause():
 
     model = load_model(device="cpu")
     sc = generate_scenario("turn_taking", 30_001, frames_per_turn=0)
-    model.turn_end = (ReaderNet(detector_config(), OUTPUTS).eval(), 0.0)
+    model.turn_end = (ReaderNet(small_config(), OUTPUTS).eval(), 0.0)
     free = _respond_or_delegate(InteractionModelPolicy(model, attribution=False), sc)
     off = InteractionModelPolicy(model, attribution=False, hold_in_pauses=False)
     assert [r["t"] for r in _respond_or_delegate(off, sc)] == [r["t"] for r in free]
@@ -102,11 +101,10 @@ def test_train_turn_end_command_puts_a_detector_into_a_checkpoint(tmp_path, monk
     from nbduplex.cli import main
     from nbduplex.model import load_model, load_policy
     from nbduplex.model.location import DEFAULT_CHECKPOINT
-    from nbduplex.model.turn_end import train as turn_end_train
 
     ckpt = tmp_path / "model.pt"
     shutil.copy(DEFAULT_CHECKPOINT, ckpt)
-    monkeypatch.setattr(turn_end_train, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setenv("HOME", str(tmp_path))  # rendered data is cached under ~/.cache
     argv = ["train-turn-end", "--checkpoint", str(ckpt), "--scenarios", "7", "--epochs", "1",
             "--eval-scenarios", "3", "--workers", "1", "--threshold", "0.4",
             "--no-progress"]  # fmt: skip

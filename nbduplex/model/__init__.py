@@ -9,9 +9,9 @@
         model.reset_sessions([1])         # row 1 starts a new session; row 0 goes on
 
 Training: `nbduplex train` / `nbduplex.model.train.train(TrainConfig(...))`; the
-spoken-instruction reader and the turn-end detector that the policy runs alongside:
-`nbduplex.model.reader` (`nbduplex train-reader`), `nbduplex.model.turn_end`
-(`nbduplex train-turn-end`);
+spoken-instruction reader, the turn-end detector and the cue spotter that the policy runs
+alongside: `nbduplex.model.reader` (`nbduplex train-reader`), `nbduplex.model.turn_end`
+(`nbduplex train-turn-end`), `nbduplex.model.cue` (`nbduplex train-cue`);
 evaluation: `nbduplex.model.evaluate.evaluate("model", "heldout")`.
 
 Importing this package is cheap: torch loads on first use of anything but
@@ -62,7 +62,9 @@ def load_policy(
     ("auto", "decoder": the byte decoder, "head": the word head), read_instructions (bool:
     let the checkpoint's spoken-instruction reader hand the model what it hears, default on),
     hold_in_pauses (bool: let the checkpoint's turn-end detector hold answers while the user only
-    pauses, default on), pending_turns (how long a held answer waits, in micro-turns).
+    pauses, default on), pending_turns (how long a held answer waits, in micro-turns),
+    spot_cues (bool: let the checkpoint's cue spotter say the instructed word when it hears a
+    CueSpeak cue, default on).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy

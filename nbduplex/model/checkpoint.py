@@ -2,9 +2,9 @@
 
 A checkpoint is a `torch.save`d dict: "config" (ModelConfig.to_dict()), "model" (state dict),
 "meta" (how it was trained: steps, data, wall time, ...), optionally "reader" (the spoken-
-instruction reader, reader/store.py) and "turn_end" (the turn-end detector, turn_end/store.py),
-and for training checkpoints also "optimizer", "scheduler", "step" and "rng" so training
-resumes exactly.
+instruction reader, reader/store.py), "turn_end" (the turn-end detector, turn_end/store.py) and
+"cue" (the cue spotter, cue/store.py), and for training checkpoints also "optimizer",
+"scheduler", "step" and "rng" so training resumes exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from nbduplex.model.config import ModelConfig
+from nbduplex.model.cue.store import load_cue
 from nbduplex.model.location import DEFAULT_CHECKPOINT, checkpoint_available  # noqa: F401
 from nbduplex.model.model import InteractionModel
 from nbduplex.model.reader.store import load_reader
@@ -67,9 +68,9 @@ def load_model(
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path or DEFAULT_CHECKPOINT} does not fit: {e}") from e
     model.meta = dict(ckpt.get("meta", {}))  # type: ignore[attr-defined]
-    # the spoken-instruction reader and the turn-end detector (both stay on the CPU: they read
-    # a second or a few of audio at a time)
-    for name, load in (("reader", load_reader), ("turn_end", load_turn_end)):
+    # the spoken-instruction reader, the turn-end detector and the cue spotter (they stay on the
+    # CPU: they read a second or a few of audio at a time)
+    for name, load in (("reader", load_reader), ("turn_end", load_turn_end), ("cue", load_cue)):
         try:
             setattr(model, name, load(ckpt))
         except (KeyError, RuntimeError, TypeError, ValueError) as e:

@@ -33,6 +33,13 @@ the user stays silent all that time (per the reader's VAD), the model takes the 
 (`info["pending_answer"]`); if the user speaks again, it is dropped. So a turn end misread as
 a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
+Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
+instruction "say X when I say Y" (typed, or heard by the reader) arms it; from `CUE_ARM_TURNS`
+micro-turns later, the model interjects X in the micro-turn where the spotter hears Y
+(`info["p_cue"]`, `info["cue_heard"]`; `words_from` "cue"), then ignores Y for `CUE_QUIET_TURNS`
+(the word stays in the spotter's window). An answer it would have given then waits (pending, as
+above). The model's own interjections stay: the spotter adds the cues it did not hear.
+
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
 ("audio", "video", "text") and per time range before the decision ("time[-0.2s,0s]",
@@ -49,11 +56,15 @@ import torch
 from nbduplex.decision import Action, Decision
 from nbduplex.microturn import MICROTURN_S, MicroTurn, TextEvent
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
+from nbduplex.model.cue.spotter import CueSpotter
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
 from nbduplex.model.reader.reader import InstructionReader
 from nbduplex.model.turn_end.detector import TurnEndDetector
+from nbduplex.scenarios.commands import parse
 
+CUE_ARM_TURNS = 3  # a cue said in the instruction itself has left the spotter's window by then
+CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
@@ -78,6 +89,7 @@ class InteractionModelPolicy:
         read_instructions: bool = True,
         hold_in_pauses: bool = True,
         pending_turns: int = 7,
+        spot_cues: bool = True,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -110,6 +122,8 @@ class InteractionModelPolicy:
         found = getattr(model, "turn_end", None) if hold_in_pauses else None
         self.turn_end = TurnEndDetector(*found) if found else None
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
+        found = getattr(model, "cue", None) if spot_cues else None
+        self.cue = CueSpotter(*found) if found else None
         self._stream = None
         self.reset()
 
@@ -122,6 +136,9 @@ class InteractionModelPolicy:
             self.reader.reset()
         if self.turn_end is not None:
             self.turn_end.reset()
+        if self.cue is not None:
+            self.cue.reset()
+        self._cues: dict[str, list] = {}  # armed cue -> [word, micro-turns since armed, quiet]
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
@@ -152,6 +169,9 @@ class InteractionModelPolicy:
             self.turn_end.push(turn.audio)
         if heard is not None:  # the model reads instructions; it cannot parse spoken ones
             turn = turn.with_(text=(*turn.text, TextEvent("user", heard.typed)))
+        if self.cue is not None:
+            self.cue.push(turn.audio)
+            self._arm_cues(turn)
         x = self._featurizer(turn).to(self.model.device)
         with torch.inference_mode():
             out = self.model.step(x)
@@ -164,15 +184,25 @@ class InteractionModelPolicy:
         info: dict = {"heard_instruction": heard.typed} if heard is not None else {}
         if self.turn_end is not None:
             action = self._check_turn_end(action, turn, info)
+        cue_word = self._listen_for_cues(turn, info) if self.cue is not None else None
+        if cue_word is not None:
+            if action in (Action.RESPOND, Action.DELEGATE) and self.turn_end is not None:
+                self._pending = (action, self.pending_turns)  # answered after the word
+            action = Action.INTERJECT
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
         text, task = "", None
-        if action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
+        if action is Action.INTERJECT and cue_word is not None:
+            text, info["words_from"] = cue_word, "cue"
+        elif action in (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT):
             text = self._spell(out.hidden[0, 0], action) if self.words == "decoder" else ""
             info["words_from"] = "decoder" if text else "head"
             text = text or self._words(out.reply_logits[0, 0], action)
+            for armed in self._cues.values():  # the model said an armed word by itself
+                if action is Action.INTERJECT and armed[0] == text:
+                    armed[2] = CUE_QUIET_TURNS
         elif action is Action.DELEGATE:
             # no typed text: the session hands the agent the user's recent audio to transcribe
             task = self._last_user_text or None
@@ -210,6 +240,28 @@ class InteractionModelPolicy:
             return action
         info["held_in_pause"] = True
         return Action.LISTEN
+
+    def _arm_cues(self, turn: MicroTurn) -> None:
+        """Arm the spotter for each "say X when I say Y" the user typed or said this micro-turn."""
+        for e in turn.text:
+            command = parse(e.text) if e.role == "user" and e.text else None
+            if command is not None and command.template == "when":
+                self._cues[command.cue] = [command.word, 0, 0]
+
+    def _listen_for_cues(self, turn: MicroTurn, info: dict) -> str | None:
+        """The word to say now because the spotter heard its cue (None: no cue heard)."""
+        said = None
+        for cue, armed in self._cues.items():
+            word, age, quiet = armed
+            armed[1], armed[2] = age + 1, max(0, quiet - 1)
+            busy = turn.model_speaking or self._spoke_last_turn
+            if said or age < CUE_ARM_TURNS or quiet or busy:
+                continue
+            info["p_cue"] = p = self.cue.p_cue(cue)
+            if p >= self.cue.threshold:
+                said, armed[2] = word, CUE_QUIET_TURNS
+                info["cue_heard"] = cue
+        return said
 
     def _user_speaks(self) -> bool:
         """The reader's VAD heard the user in this micro-turn (False without a reader)."""

@@ -295,6 +295,6 @@ def calibrate_checkpoint(path: str | Path, **options) -> dict[str, float]:
     scales, trials = calibrate(path if options.get("workers", 1) > 1 else model, **options)
     meta = dict(model.meta, action_scales=scales, calibration=trials)
     ckpt = read_checkpoint(path)  # the instruction reader and turn-end detector stay in the file
-    extra = {k: ckpt[k] for k in ("reader", "turn_end") if ckpt.get(k)}
+    extra = {k: ckpt[k] for k in ("reader", "turn_end", "cue") if ckpt.get(k)}
     save_checkpoint(path, model, meta=meta, **extra)
     return scales

@@ -98,6 +98,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="store_true",
         help="then train the turn-end detector into the checkpoint (train-turn-end)",
     )
+    p.add_argument(
+        "--cue",
+        action="store_true",
+        help="then train the cue spotter into the checkpoint (train-cue)",
+    )
     return p
 
 
@@ -135,7 +140,7 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
     path = train(cfg)
-    # before calibration: the policy runs with its reader and turn-end detector
+    # before calibration: the policy runs with its reader, turn-end detector and cue spotter
     flags = ["--workers", str(max(1, cfg.data.workers))]
     flags += [] if cfg.progress else ["--no-progress"]
     if getattr(args, "reader", False):
@@ -146,6 +151,10 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         from nbduplex.model.turn_end.train_cli import train_turn_end_main
 
         train_turn_end_main(flags, checkpoint=path)
+    if getattr(args, "cue", False):
+        from nbduplex.model.cue.train_cli import train_cue_main
+
+        train_cue_main(flags, checkpoint=path)
     if getattr(args, "calibrate", False):
         calibrate_checkpoint(path, progress=cfg.progress, workers=max(1, cfg.data.workers))
     print(f"saved {path}")

@@ -14,14 +14,14 @@ per-window normalised log-mel (`reader.network.log_mel`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, SAMPLE_RATE
 from nbduplex.model.reader.network import log_mel
+from nbduplex.model.window_classifier import Window, window_audio
 
-OUTPUTS = {"end": 2}  # the network's one output: 0 the user holds the turn, 1 it has ended
+OUTPUT = "end"  # the network's one output: 0 the user holds the turn, 1 it has ended
+OUTPUTS = {OUTPUT: 2}
 WINDOW_S = 2.4  # seconds of user audio the detector hears
 WINDOW_SAMPLES = int(WINDOW_S * SAMPLE_RATE)
 END_WINDOW_S = WINDOW_S  # micro-turns ending this long after a turn end are labelled "end"
@@ -32,21 +32,9 @@ KINDS = ("turn_taking", "pause_handling", "backchannel", "cuespeak", "interrupti
          "delegation", "timespeak")  # fmt: skip
 
 
-@dataclass
-class Window:
-    """One labelled window."""
-
-    features: np.ndarray  # (frames, 80) float16
-    end: int  # 1: the user's turn has ended, 0: the user holds the turn
-    t: float  # s, end of the window in its scenario
-
-
-def window_audio(audio: np.ndarray, stop: int) -> np.ndarray:
-    """The `WINDOW_SAMPLES` of int16 `audio` before sample `stop` (zeros before the start)."""
-    seg = audio[max(0, stop - WINDOW_SAMPLES) : stop]
-    if seg.size < WINDOW_SAMPLES:
-        seg = np.concatenate([np.zeros(WINDOW_SAMPLES - seg.size, np.int16), seg])
-    return seg
+def kind_of(seed: int) -> str:
+    """The scenario kind a training seed renders (the KINDS in turn)."""
+    return KINDS[seed % len(KINDS)]
 
 
 def label(labels, t: float) -> str | None:
@@ -82,6 +70,6 @@ def windows(scenario, rng: np.random.Generator) -> list[Window]:
             continue
         if y == "late_end" and rng.random() > LATE_END_SHARE:
             continue
-        features = log_mel(window_audio(audio, (k + 1) * CHUNK_SAMPLES))
+        features = log_mel(window_audio(audio, (k + 1) * CHUNK_SAMPLES, WINDOW_SAMPLES))
         out.append(Window(features, int(y != "hold"), t))
     return out

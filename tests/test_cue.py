@@ -1,0 +1,123 @@
+"""The cue spotter: window labels, run-time spotter, checkpoint entry, policy, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, split_chunks
+from nbduplex.model.cue.data import CLASSES, EARLY_S, LATE_S, OUTPUT, WINDOW_SAMPLES, label, windows
+from nbduplex.model.cue.spotter import CueSpotter
+from nbduplex.model.reader.network import ReaderNet
+from nbduplex.model.window_classifier import small_config
+from nbduplex.scenarios import generate_scenario
+
+
+def _typed_cuespeak(first: int = 10_000):
+    """The first CueSpeak scenario from seed `first` whose instruction is typed."""
+    for seed in range(first, first + 50):
+        sc = generate_scenario("cuespeak", seed, frames_per_turn=0)
+        if sc.labels.instructions[0].channel == "typed":
+            return sc
+    raise AssertionError("no typed CueSpeak instruction in 50 seeds")
+
+
+@pytest.fixture(scope="module")
+def cue_scenario():
+    return _typed_cuespeak()
+
+
+def _net() -> ReaderNet:
+    return ReaderNet(small_config(), {OUTPUT: len(CLASSES)}).eval()
+
+
+def test_labels_name_the_cue_word_just_said(cue_scenario):
+    lab = cue_scenario.labels
+    (cue,) = lab.cues
+    y = CLASSES.index(cue.word)
+    assert label(lab, cue.end) == y and label(lab, cue.end + LATE_S - 0.01) == y
+    assert label(lab, cue.end - EARLY_S - 0.1) is None  # neither clearly on nor off
+    assert label(lab, 0.05) == 0  # before anything was said
+
+
+def test_windows_are_labelled_micro_turn_ends(cue_scenario):
+    ws = windows(cue_scenario, np.random.default_rng(0))
+    assert ws and {w.y for w in ws} >= {0, CLASSES.index(cue_scenario.labels.cues[0].word)}
+    for w in ws:
+        assert w.y == label(cue_scenario.labels, w.t)
+        assert w.features.shape[1] == 80
+        assert round(w.t / MICROTURN_S) * MICROTURN_S == pytest.approx(w.t)
+
+
+def test_spotter_keeps_the_last_window_and_names_cue_words():
+    spotter = CueSpotter(_net(), threshold=0.5)
+    rng = np.random.default_rng(0)
+    stream = (rng.standard_normal(CHUNK_SAMPLES * 12) * 3000).astype(np.int16)
+    for chunk in split_chunks(stream):
+        spotter.push(chunk)
+    assert np.array_equal(spotter._audio, stream[-WINDOW_SAMPLES:])
+    p = spotter.probabilities()
+    assert p.shape == (len(CLASSES),) and p.sum() == pytest.approx(1.0, abs=1e-5)
+    assert spotter.p_cue("banana") == pytest.approx(p[CLASSES.index("banana")])
+    assert spotter.hears("banana") == (spotter.p_cue("banana") >= 0.5)
+    with pytest.raises(ValueError, match="not a cue word"):
+        spotter.p_cue("none")
+
+
+def _rows(policy, scenario) -> list[dict]:
+    from nbduplex.session import Session
+
+    return list(Session(scenario.source(), policy, realtime=False).run().rows)
+
+
+def test_policy_says_the_instructed_word_when_the_spotter_hears_the_cue(cue_scenario):
+    """A spotter that always hears (threshold 0) says the word CUE_ARM_TURNS micro-turns after
+    the typed instruction, then not again for CUE_QUIET_TURNS; one that never hears (threshold
+    above 1) adds nothing to what the model says without it."""
+    from nbduplex.model import load_model
+    from nbduplex.model.policy import CUE_ARM_TURNS, CUE_QUIET_TURNS, InteractionModelPolicy
+
+    model = load_model(device="cpu")
+    ins = cue_scenario.labels.instructions[0]
+    model.cue = (_net(), 0.0)
+    rows = _rows(InteractionModelPolicy(model, attribution=False), cue_scenario)
+    said = [r for r in rows if r["info"].get("words_from") == "cue"]
+    assert said and all(r["text"] == ins.say and r["action"] == "interject" for r in said)
+    armed = max(r["t"] for r in rows if r["t"] <= ins.t + 1e-6)  # the text arrives then
+    assert said[0]["t"] >= armed + CUE_ARM_TURNS * MICROTURN_S - 1e-6
+    gaps = np.diff([r["t"] for r in said])
+    assert (gaps >= CUE_QUIET_TURNS * MICROTURN_S - 1e-6).all()
+    assert all(r["info"]["cue_heard"] == ins.cue for r in said)
+
+    model.cue = (model.cue[0], 1.01)
+    deaf = _rows(InteractionModelPolicy(model, attribution=False), cue_scenario)
+    off = _rows(InteractionModelPolicy(model, attribution=False, spot_cues=False), cue_scenario)
+    assert [(r["t"], r["action"]) for r in deaf] == [(r["t"], r["action"]) for r in off]
+    assert all("p_cue" in r["info"] for r in deaf[-5:])  # it listened all along
+    assert not any("p_cue" in r["info"] for r in off)
+
+
+def test_train_cue_command_puts_a_spotter_into_a_checkpoint(tmp_path, monkeypatch):
+    import shutil
+
+    import torch
+
+    from nbduplex.cli import main
+    from nbduplex.model import load_model, load_policy
+    from nbduplex.model.location import DEFAULT_CHECKPOINT
+
+    ckpt = tmp_path / "model.pt"
+    shutil.copy(DEFAULT_CHECKPOINT, ckpt)
+    monkeypatch.setenv("HOME", str(tmp_path))  # rendered data is cached under ~/.cache
+    argv = ["train-cue", "--checkpoint", str(ckpt), "--scenarios", "6", "--epochs", "1",
+            "--eval-scenarios", "3", "--workers", "1", "--threshold", "0.6",
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    net, threshold = load_model(ckpt, device="cpu").cue
+    assert isinstance(net, ReaderNet) and threshold == pytest.approx(0.6)
+    entry = torch.load(ckpt, weights_only=False)["cue"]
+    assert entry["meta"]["windows"] > 0 and set(entry["meta"]["eval"]) >= {"train-voices"}
+    assert load_policy(ckpt).cue is not None
+    assert load_policy(ckpt, spot_cues=False).cue is None
+    kept = torch.load(ckpt, weights_only=False)
+    assert kept["reader"] and kept["turn_end"]  # the other listeners stay in the file
