@@ -70,24 +70,34 @@ def _rows(policy, scenario) -> list[dict]:
     return list(Session(scenario.source(), policy, realtime=False).run().rows)
 
 
-def test_policy_says_the_instructed_word_when_the_spotter_hears_the_cue(cue_scenario):
-    """A spotter that always hears (threshold 0) says the word CUE_ARM_TURNS micro-turns after
-    the typed instruction, then not again for CUE_QUIET_TURNS; one that never hears (threshold
-    above 1) adds nothing to what the model says without it."""
+def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenario):
+    """Scripted spotter readings (high at first: the instruction ends with the cue word; then
+    low/high runs): the word is said only where the reading rises past the threshold, never
+    before CUE_ARM_TURNS, never twice within CUE_QUIET_TURNS; a deaf spotter adds nothing."""
     from nbduplex.model import load_model
     from nbduplex.model.policy import CUE_ARM_TURNS, CUE_QUIET_TURNS, InteractionModelPolicy
 
     model = load_model(device="cpu")
     ins = cue_scenario.labels.instructions[0]
-    model.cue = (_net(), 0.0)
-    rows = _rows(InteractionModelPolicy(model, attribution=False), cue_scenario)
-    said = [r for r in rows if r["info"].get("words_from") == "cue"]
-    assert said and all(r["text"] == ins.say and r["action"] == "interject" for r in said)
+    model.cue = (_net(), 0.5)
+    policy = InteractionModelPolicy(model, attribution=False)
+    script = iter([0.9] * 3 + [0.1, 0.9, 0.9, 0.9, 0.2] + [0.1, 0.95] * 10 + [0.0] * 500)
+    policy.cue.p_cue = lambda word: next(script) if word == ins.cue else 0.0
+    rows = _rows(policy, cue_scenario)
     armed = max(r["t"] for r in rows if r["t"] <= ins.t + 1e-6)  # the text arrives then
-    assert said[0]["t"] >= armed + CUE_ARM_TURNS * MICROTURN_S - 1e-6
-    gaps = np.diff([r["t"] for r in said])
-    assert (gaps >= CUE_QUIET_TURNS * MICROTURN_S - 1e-6).all()
-    assert all(r["info"]["cue_heard"] == ins.cue for r in said)
+    heard = [r for r in rows if "p_cue" in r["info"]]
+    assert heard[0]["t"] == pytest.approx(armed + CUE_ARM_TURNS * MICROTURN_S)
+    said = [i for i, r in enumerate(heard) if r["info"].get("words_from") == "cue"]
+    assert said and all(heard[i]["text"] == ins.say and heard[i]["action"] == "interject"
+                        for i in said)  # fmt: skip
+    assert all(heard[i]["info"]["cue_heard"] == ins.cue for i in said)
+    p = [r["info"]["p_cue"] for r in heard]
+    assert said[0] >= 4  # not on the instruction's own cue word
+    last = -1
+    for i in said:  # a rising edge since the last time, outside the quiet time
+        assert p[i] >= 0.5 and min(p[last + 1 : i]) < 0.5
+        assert last < 0 or i - last >= CUE_QUIET_TURNS
+        last = i
 
     model.cue = (model.cue[0], 1.01)
     deaf = _rows(InteractionModelPolicy(model, attribution=False), cue_scenario)

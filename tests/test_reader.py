@@ -94,6 +94,22 @@ def test_targets_use_only_the_template_slots():
     assert targets(None) == {"template": 0, **{k: IGNORE for k in OUTPUTS if k != "template"}}
 
 
+def test_augmentation_blurs_the_mel_axis_only_when_asked():
+    from nbduplex.model.reader.train import augment_features, blur_mel
+
+    f = torch.zeros(20, 80)
+    f[:, 40] = 1.0  # one harmonic
+    g = blur_mel(f, 2.0)
+    assert g.shape == f.shape and float(g.std()) == pytest.approx(float(f.std()), rel=1e-4)
+    row = g[0]
+    assert int(row.argmax()) == 40 and row[38] == pytest.approx(float(row[42]), abs=1e-6)
+    assert 0 < row[36] < row[38] < row[40]  # spread over the neighbours, peak kept
+    assert torch.equal(blur_mel(f, 0.1), f)
+    a = augment_features(f, np.random.default_rng(0))
+    b = augment_features(f, np.random.default_rng(0), spread=0.15, blur=0.0)
+    assert torch.equal(a, b)  # the defaults: no blur, the reader's warp
+
+
 def test_network_shapes_masking_and_read():
     torch.manual_seed(0)
     net = ReaderNet().eval()

@@ -35,10 +35,11 @@ a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it; from `CUE_ARM_TURNS`
-micro-turns later, the model interjects X in the micro-turn where the spotter hears Y
-(`info["p_cue"]`, `info["cue_heard"]`; `words_from` "cue"), then ignores Y for `CUE_QUIET_TURNS`
-(the word stays in the spotter's window). An answer it would have given then waits (pending, as
-above). The model's own interjections stay: the spotter adds the cues it did not hear.
+micro-turns later, the model interjects X in the micro-turn where the spotter starts hearing Y
+(p(Y) crosses its threshold from below: the instruction itself ends with Y), `info["p_cue"]`,
+`info["cue_heard"]`, `words_from` "cue"; then it ignores Y for `CUE_QUIET_TURNS`. An answer it
+would have given then waits (pending, as above). The model's own interjections stay: the
+spotter adds the cues it did not hear.
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
@@ -50,6 +51,7 @@ so attention mass cannot separate it from the modality it rides on.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -68,6 +70,16 @@ CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
+
+
+@dataclass
+class _ArmedCue:
+    """A CueSpeak instruction being listened for."""
+
+    word: str  # what to say when the cue is heard
+    age: int = 0  # micro-turns since the instruction
+    quiet: int = 0  # micro-turns left in which the cue is ignored (it was just answered)
+    ready: bool = False  # the spotter has heard the cue below its threshold since
 
 
 class InteractionModelPolicy:
@@ -89,6 +101,7 @@ class InteractionModelPolicy:
         read_instructions: bool = True,
         hold_in_pauses: bool = True,
         pending_turns: int = 7,
+        sure_answer: float = 1.0,
         spot_cues: bool = True,
     ) -> None:
         self.model = model.eval()
@@ -122,6 +135,7 @@ class InteractionModelPolicy:
         found = getattr(model, "turn_end", None) if hold_in_pauses else None
         self.turn_end = TurnEndDetector(*found) if found else None
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
+        self.sure_answer = float(sure_answer)  # p(answer) from which the detector is not asked
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueSpotter(*found) if found else None
         self._stream = None
@@ -138,7 +152,7 @@ class InteractionModelPolicy:
             self.turn_end.reset()
         if self.cue is not None:
             self.cue.reset()
-        self._cues: dict[str, list] = {}  # armed cue -> [word, micro-turns since armed, quiet]
+        self._cues: dict[str, _ArmedCue] = {}  # cue word -> what to say when it is heard
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
@@ -183,7 +197,7 @@ class InteractionModelPolicy:
             action = Action.LISTEN
         info: dict = {"heard_instruction": heard.typed} if heard is not None else {}
         if self.turn_end is not None:
-            action = self._check_turn_end(action, turn, info)
+            action = self._check_turn_end(action, turn, info, probs)
         cue_word = self._listen_for_cues(turn, info) if self.cue is not None else None
         if cue_word is not None:
             if action in (Action.RESPOND, Action.DELEGATE) and self.turn_end is not None:
@@ -201,8 +215,8 @@ class InteractionModelPolicy:
             info["words_from"] = "decoder" if text else "head"
             text = text or self._words(out.reply_logits[0, 0], action)
             for armed in self._cues.values():  # the model said an armed word by itself
-                if action is Action.INTERJECT and armed[0] == text:
-                    armed[2] = CUE_QUIET_TURNS
+                if action is Action.INTERJECT and armed.word == text:
+                    armed.quiet = CUE_QUIET_TURNS
         elif action is Action.DELEGATE:
             # no typed text: the session hands the agent the user's recent audio to transcribe
             task = self._last_user_text or None
@@ -217,7 +231,9 @@ class InteractionModelPolicy:
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _check_turn_end(self, action: Action, turn: MicroTurn, info: dict) -> Action:
+    def _check_turn_end(
+        self, action: Action, turn: MicroTurn, info: dict, probs: dict[str, float]
+    ) -> Action:
         """Hold an answer or delegation while the user only pauses; take a held one up once the
         detector hears the turn end, or after `pending_turns` silent micro-turns."""
         pending, self._pending = self._pending, None
@@ -228,6 +244,8 @@ class InteractionModelPolicy:
             info["pending_answer"] = True
         elif action not in (Action.RESPOND, Action.DELEGATE):
             return action
+        elif probs[action.value] >= self.sure_answer:
+            return action  # the model is sure enough on its own
         info["p_turn_end"] = p = self.turn_end.p_end()
         if p >= self.turn_end.threshold:
             return action
@@ -246,20 +264,25 @@ class InteractionModelPolicy:
         for e in turn.text:
             command = parse(e.text) if e.role == "user" and e.text else None
             if command is not None and command.template == "when":
-                self._cues[command.cue] = [command.word, 0, 0]
+                self._cues[command.cue] = _ArmedCue(command.word)
 
     def _listen_for_cues(self, turn: MicroTurn, info: dict) -> str | None:
-        """The word to say now because the spotter heard its cue (None: no cue heard)."""
+        """The word to say now because the spotter heard its cue (None: no cue heard). A cue
+        fires on a rising edge: the spotter must have heard it below the threshold since the
+        instruction (which itself ends with the cue word) or since it last fired."""
         said = None
         for cue, armed in self._cues.items():
-            word, age, quiet = armed
-            armed[1], armed[2] = age + 1, max(0, quiet - 1)
-            busy = turn.model_speaking or self._spoke_last_turn
-            if said or age < CUE_ARM_TURNS or quiet or busy:
+            armed.age += 1
+            armed.quiet = max(0, armed.quiet - 1)
+            if armed.age <= CUE_ARM_TURNS:
                 continue
             info["p_cue"] = p = self.cue.p_cue(cue)
-            if p >= self.cue.threshold:
-                said, armed[2] = word, CUE_QUIET_TURNS
+            if p < self.cue.threshold:
+                armed.ready = True
+                continue
+            busy = turn.model_speaking or self._spoke_last_turn
+            if armed.ready and not (said or armed.quiet or busy):
+                said, armed.quiet, armed.ready = armed.word, CUE_QUIET_TURNS, False
                 info["cue_heard"] = cue
         return said
 

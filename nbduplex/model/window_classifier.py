@@ -41,6 +41,8 @@ class WindowTrainConfig(ReaderTrainConfig):
 
     batch_size: int = 64
     threads: int = 2  # torch intra-op threads while training
+    warp_spread: float = 0.15  # random time / mel-axis stretch, 1 +- this
+    mel_blur: float = 0.0  # random blur along the mel axis, sigma up to this many bins
 
 
 @dataclass
@@ -128,11 +130,17 @@ class WindowSource:
         return net, meta
 
 
-def collate(batch: list[Window], augment: np.random.Generator | None = None):
-    """(features (B, T, M) float32, lengths (B,), targets (B,))."""
+def collate(
+    batch: list[Window],
+    augment: np.random.Generator | None = None,
+    cfg: WindowTrainConfig | None = None,
+):
+    """(features (B, T, M) float32, lengths (B,), targets (B,)); augmented with the rng
+    `augment` as `cfg` says (reader defaults without one)."""
     feats = [torch.from_numpy(w.features.astype(np.float32)) for w in batch]
     if augment is not None:
-        feats = [augment_features(f, augment) for f in feats]
+        how = {"spread": cfg.warp_spread, "blur": cfg.mel_blur} if cfg is not None else {}
+        feats = [augment_features(f, augment, **how) for f in feats]
     lengths = torch.tensor([f.shape[0] for f in feats])
     x = torch.zeros(len(batch), int(lengths.max()), feats[0].shape[1])
     for i, f in enumerate(feats):
@@ -145,7 +153,7 @@ def train_window_classifier(
     net_config: ReaderConfig,
     output: str,
     n_classes: int,
-    cfg: ReaderTrainConfig,
+    cfg: WindowTrainConfig,
     progress: bool = True,
 ) -> tuple[ReaderNet, dict]:
     """Train a `ReaderNet` with one head on `data`: AdamW, one-cycle schedule, class-balanced
@@ -169,7 +177,7 @@ def train_window_classifier(
         if step % per_epoch == 0:
             order = rng.permutation(len(data))
         idx = order[(step % per_epoch) * cfg.batch_size :][: cfg.batch_size]
-        x, lengths, y = collate([data[i] for i in idx], rng)
+        x, lengths, y = collate([data[i] for i in idx], rng, cfg)
         loss = nn.functional.cross_entropy(net(x, lengths)[output], y, weight=weight)
         last = training_step(net, opt, sched, loss, last, bar if progress else None)
     meta = {

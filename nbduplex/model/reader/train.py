@@ -150,9 +150,29 @@ def _warp(f: torch.Tensor, rng: np.random.Generator, spread: float = 0.15) -> to
     return warp_mel(f, float(vtl))
 
 
-def augment_features(f: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Training augmentation of (T, M) features: random time/mel warp, then time/mel masks."""
-    return _mask(_warp(f, rng), rng)
+def augment_features(
+    f: torch.Tensor, rng: np.random.Generator, spread: float = 0.15, blur: float = 0.0
+) -> torch.Tensor:
+    """Training augmentation of (T, M) features: random time/mel warp (1 +- `spread`), a random
+    Gaussian blur along the mel axis (sigma up to `blur` bins: smears the pitch harmonics, which
+    differ between synthesisers, and keeps the spectral envelope), then time/mel masks."""
+    f = _warp(f, rng, spread)
+    if blur > 0:
+        f = blur_mel(f, float(rng.uniform(0.0, blur)))
+    return _mask(f, rng)
+
+
+def blur_mel(f: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(T, M) features smoothed along the mel axis by a Gaussian of `sigma` bins (rescaled to
+    the spread they had, as the per-window normalisation would)."""
+    if sigma < 0.3:
+        return f
+    r = int(np.ceil(3 * sigma))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, -1)
+    x = torch.nn.functional.pad(f[:, None], (r, r), mode="replicate")  # (T, 1, M + 2r)
+    g = torch.nn.functional.conv1d(x, k)[:, 0]
+    return g * (f.std() / (g.std() + 1e-6))
 
 
 def _mask(f: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
