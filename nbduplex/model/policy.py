@@ -101,7 +101,6 @@ class InteractionModelPolicy:
         read_instructions: bool = True,
         hold_in_pauses: bool = True,
         pending_turns: int = 7,
-        sure_answer: float = 1.0,
         spot_cues: bool = True,
     ) -> None:
         self.model = model.eval()
@@ -135,7 +134,6 @@ class InteractionModelPolicy:
         found = getattr(model, "turn_end", None) if hold_in_pauses else None
         self.turn_end = TurnEndDetector(*found) if found else None
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
-        self.sure_answer = float(sure_answer)  # p(answer) from which the detector is not asked
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueSpotter(*found) if found else None
         self._stream = None
@@ -197,7 +195,7 @@ class InteractionModelPolicy:
             action = Action.LISTEN
         info: dict = {"heard_instruction": heard.typed} if heard is not None else {}
         if self.turn_end is not None:
-            action = self._check_turn_end(action, turn, info, probs)
+            action = self._check_turn_end(action, turn, info)
         cue_word = self._listen_for_cues(turn, info) if self.cue is not None else None
         if cue_word is not None:
             if action in (Action.RESPOND, Action.DELEGATE) and self.turn_end is not None:
@@ -231,9 +229,7 @@ class InteractionModelPolicy:
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _check_turn_end(
-        self, action: Action, turn: MicroTurn, info: dict, probs: dict[str, float]
-    ) -> Action:
+    def _check_turn_end(self, action: Action, turn: MicroTurn, info: dict) -> Action:
         """Hold an answer or delegation while the user only pauses; take a held one up once the
         detector hears the turn end, or after `pending_turns` silent micro-turns."""
         pending, self._pending = self._pending, None
@@ -244,8 +240,6 @@ class InteractionModelPolicy:
             info["pending_answer"] = True
         elif action not in (Action.RESPOND, Action.DELEGATE):
             return action
-        elif probs[action.value] >= self.sure_answer:
-            return action  # the model is sure enough on its own
         info["p_turn_end"] = p = self.turn_end.p_end()
         if p >= self.turn_end.threshold:
             return action
