@@ -134,7 +134,7 @@ def test_large_trace_is_fast_and_uses_few_artists(tmp_path: Path) -> None:
     assert n_artists(figs[0]) < 300 and n_artists(figs[1]) < 100  # not one artist per turn
 
 
-def test_timeline_shows_typed_and_heard_instructions() -> None:
+def test_timeline_shows_typed_and_heard_instructions_and_cues() -> None:
     from nbduplex.microturn import TextEvent
 
     trace = Trace(meta={"policy": "test"})
@@ -142,10 +142,13 @@ def test_timeline_shows_typed_and_heard_instructions() -> None:
     for k in range(20):
         text = (TextEvent("user", "say go in 3 seconds"),) if k == 2 else ()
         info = {"heard_instruction": "say tick every 2 seconds"} if k == 9 else {}
+        info = {"cue_heard": "rocket"} if k == 14 else info
         trace.append(MicroTurn(k, silence, text=text), Decision("listen", info=info), silence)
     user = plot_timeline(trace).axes[0]
     labels = {t.get_text().strip(): t.get_position()[0] for t in user.texts}
-    assert labels == {"typed: say go in 3 seconds": 0.4, "heard: say tick every 2 seconds": 1.8}
+    assert labels == pytest.approx({"typed: say go in 3 seconds": 0.4,
+                                    "heard: say tick every 2 seconds": 1.8,
+                                    "heard cue: rocket": 2.8})  # fmt: skip
 
 
 def test_timeline_hatches_answers_held_in_pauses() -> None:

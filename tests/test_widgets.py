@@ -257,15 +257,17 @@ def test_encode_rows_round_trips(n, start, seed):
 
 
 def test_encode_rows_shows_typed_text_and_heard_instructions_as_user_text():
-    rows = make_rows(3)
+    rows = make_rows(4)
     for r in rows:
         r["user_text"], r["text"] = "", ""
     rows[0]["user_text"] = "say go in 5 seconds"
     rows[1]["info"] = {"heard_instruction": "say tick every 3 seconds"}
+    rows[2]["info"] = {"cue_heard": "banana", "p_cue": 0.97}
     meta, bufs = encode_rows(rows)
     assert meta["texts"] == {"0": ["say go in 5 seconds", ""],
-                             "1": ["heard: say tick every 3 seconds", ""]}  # fmt: skip
-    assert [bool(f & 1) for f in decode(meta, bufs)[-1]] == [True, True, False]
+                             "1": ["heard: say tick every 3 seconds", ""],
+                             "2": ["heard cue: banana", ""]}  # fmt: skip
+    assert [bool(f & 1) for f in decode(meta, bufs)[-1]] == [True, True, True, False]
 
 
 def test_encode_rows_rejects_gaps_and_handles_nan_levels():

@@ -76,13 +76,12 @@ def plot_timeline(
         a.fill_between(e, level, LEVEL_FLOOR_DB, step="post", color="#4c72b0", alpha=0.8, lw=0)
     user = [(s, b - s) for s, b in trace.user_speech_spans() if b > t0 and s < t1]
     a.broken_barh(user, (LEVEL_FLOOR_DB, -LEVEL_FLOOR_DB), facecolors="#4c72b0", alpha=0.15)
-    # what the user typed, and instructions the model's reader heard in the user's speech
+    # what the user typed, instructions the model's reader heard in the user's speech, and the
+    # CueSpeak cue words its spotter heard
     notes = [(r["t"], f"typed: {r['user_text']}") for r in rows if r.get("user_text")]
-    notes += [
-        (r["t"], f"heard: {r['info']['heard_instruction']}")
-        for r in rows
-        if (r.get("info") or {}).get("heard_instruction")
-    ]
+    for key, label in (("heard_instruction", "heard"), ("cue_heard", "heard cue")):
+        notes += [(r["t"], f"{label}: {r['info'][key]}") for r in rows
+                  if (r.get("info") or {}).get(key)]  # fmt: skip
     _text_labels(a, sorted(notes), 0.12 * LEVEL_FLOOR_DB, t0, t1, style="italic")
     a.set_ylim(LEVEL_FLOOR_DB, 0)
     a.set_ylabel("user\ndBFS", rotation=0, ha="right", va="center")

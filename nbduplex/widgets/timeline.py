@@ -30,11 +30,14 @@ _SNAPSHOT_ROWS = 5_000  # rows per snapshot message
 
 def user_note(row: dict) -> str:
     """What the user typed in this micro-turn, else the instruction the model's reader heard in
-    the user's speech ("heard: say go in 5 seconds"), else ""."""
+    the user's speech ("heard: say go in 5 seconds"), else the CueSpeak cue word its spotter
+    heard ("heard cue: banana"), else ""."""
     if row.get("user_text"):
         return str(row["user_text"])
-    heard = (row.get("info") or {}).get("heard_instruction")
-    return f"heard: {heard}" if heard else ""
+    info = row.get("info") or {}
+    if info.get("heard_instruction"):
+        return f"heard: {info['heard_instruction']}"
+    return f"heard cue: {info['cue_heard']}" if info.get("cue_heard") else ""
 
 
 def _flags(row: dict) -> int:
