@@ -23,6 +23,7 @@ from nbduplex.model.reader.store import reader_entry
 from nbduplex.model.reader.train import (
     ReaderTrainConfig,
     augment_features,
+    augmentation,
     progress_bar,
     render_cached,
     training_step,
@@ -41,8 +42,6 @@ class WindowTrainConfig(ReaderTrainConfig):
 
     batch_size: int = 64
     threads: int = 2  # torch intra-op threads while training
-    warp_spread: float = 0.15  # random time / mel-axis stretch, 1 +- this
-    mel_blur: float = 0.0  # random blur along the mel axis, sigma up to this many bins
 
 
 @dataclass
@@ -139,8 +138,7 @@ def collate(
     `augment` as `cfg` says (reader defaults without one)."""
     feats = [torch.from_numpy(w.features.astype(np.float32)) for w in batch]
     if augment is not None:
-        how = {"spread": cfg.warp_spread, "blur": cfg.mel_blur} if cfg is not None else {}
-        feats = [augment_features(f, augment, **how) for f in feats]
+        feats = [augment_features(f, augment, **augmentation(cfg)) for f in feats]
     lengths = torch.tensor([f.shape[0] for f in feats])
     x = torch.zeros(len(batch), int(lengths.max()), feats[0].shape[1])
     for i, f in enumerate(feats):

@@ -39,6 +39,8 @@ class ReaderTrainConfig:
     weight_decay: float = 0.01
     workers: int = 2
     threads: int = 1  # torch intra-op threads while training
+    warp_spread: float = 0.15  # augmentation: random time / mel-axis stretch, 1 +- this
+    mel_blur: float = 0.0  # augmentation: random blur along the mel axis, sigma up to this (bins)
 
     def to_dict(self) -> dict:
         """JSON-able dict."""
@@ -112,11 +114,16 @@ def progress_bar(it, total: int, show: bool, desc: str):
     return tqdm(it, total=total, desc=desc)
 
 
-def collate(batch: list[Crop], augment: np.random.Generator | None = None):
-    """(features (B, T, M) float32, lengths (B,), {output: (B,) targets})."""
+def collate(
+    batch: list[Crop],
+    augment: np.random.Generator | None = None,
+    cfg: ReaderTrainConfig | None = None,
+):
+    """(features (B, T, M) float32, lengths (B,), {output: (B,) targets}); augmented with the
+    rng `augment` as `cfg` says (defaults without one)."""
     feats = [torch.from_numpy(c.features.astype(np.float32)) for c in batch]
     if augment is not None:
-        feats = [augment_features(f, augment) for f in feats]
+        feats = [augment_features(f, augment, **augmentation(cfg)) for f in feats]
     lengths = torch.tensor([f.shape[0] for f in feats])
     x = torch.zeros(len(batch), int(lengths.max()), batch[0].features.shape[1])
     for i, f in enumerate(feats):
@@ -148,6 +155,11 @@ def _warp(f: torch.Tensor, rng: np.random.Generator, spread: float = 0.15) -> to
     f = torch.nn.functional.interpolate(f[None, None], size=size, mode="bilinear",
                                         align_corners=True)[0, 0]  # fmt: skip
     return warp_mel(f, float(vtl))
+
+
+def augmentation(cfg: ReaderTrainConfig | None) -> dict:
+    """The `augment_features` options a training config asks for."""
+    return {} if cfg is None else {"spread": cfg.warp_spread, "blur": cfg.mel_blur}
 
 
 def augment_features(
@@ -243,7 +255,7 @@ def train_reader(
         if batch is None:
             it = iter(_batches(data, cfg.batch_size, rng))
             batch = next(it)
-        x, lengths, y = collate(batch, rng)
+        x, lengths, y = collate(batch, rng, cfg)
         loss = loss_fn(net(x, lengths), y)
         last = training_step(net, opt, sched, loss, last, bar if progress else None)
     meta = {
