@@ -73,7 +73,8 @@ def _rows(policy, scenario) -> list[dict]:
 def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenario):
     """Scripted spotter readings (high at first: the instruction ends with the cue word; then
     low/high runs): the word is said only where the reading rises past the threshold, never
-    before CUE_ARM_TURNS, never twice within CUE_QUIET_TURNS; a deaf spotter adds nothing."""
+    before CUE_ARM_TURNS, never twice within CUE_QUIET_TURNS; with the reader's VAD, silent
+    micro-turns are not read; a deaf spotter adds nothing."""
     from nbduplex.model import load_model
     from nbduplex.model.policy import CUE_ARM_TURNS, CUE_QUIET_TURNS, InteractionModelPolicy
 
@@ -83,6 +84,7 @@ def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenari
     policy = InteractionModelPolicy(model, attribution=False)
     script = iter([0.9] * 3 + [0.1, 0.9, 0.9, 0.9, 0.2] + [0.1, 0.95] * 10 + [0.0] * 500)
     policy.cue.p_cue = lambda word: next(script) if word == ins.cue else 0.0
+    policy.reader = None  # no VAD: every micro-turn is read (the instruction is typed)
     rows = _rows(policy, cue_scenario)
     armed = max(r["t"] for r in rows if r["t"] <= ins.t + 1e-6)  # the text arrives then
     heard = [r for r in rows if "p_cue" in r["info"]]
@@ -98,6 +100,11 @@ def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenari
         assert p[i] >= 0.5 and min(p[last + 1 : i]) < 0.5
         assert last < 0 or i - last >= CUE_QUIET_TURNS
         last = i
+
+    gated = InteractionModelPolicy(model, attribution=False)
+    gated.cue.p_cue = lambda word: 1.0
+    tail = _rows(gated, cue_scenario)[-4:]  # the scenario ends in silence: nothing to read
+    assert all(r["info"]["p_cue"] == 0.0 for r in tail)
 
     model.cue = (model.cue[0], 1.01)
     deaf = _rows(InteractionModelPolicy(model, attribution=False), cue_scenario)
@@ -131,3 +138,21 @@ def test_train_cue_command_puts_a_spotter_into_a_checkpoint(tmp_path, monkeypatc
     assert load_policy(ckpt, spot_cues=False).cue is None
     kept = torch.load(ckpt, weights_only=False)
     assert kept["reader"] and kept["turn_end"]  # the other listeners stay in the file
+
+
+@pytest.mark.slow
+def test_the_shipped_spotter_hears_cue_words_in_unseen_scenarios():
+    """Unseen training-voice CueSpeak scenarios: most windows right after a cue word are heard
+    as that word at the shipped threshold, few others as any cue word."""
+    from nbduplex.model import load_model
+    from nbduplex.model.cue.train import score
+
+    found = load_model(device="cpu").cue
+    assert found is not None, "the shipped checkpoint has no cue spotter"
+    net, threshold = found
+    ws = [w for s in range(40_000, 40_008)
+          for w in windows(generate_scenario("cuespeak", s, frames_per_turn=0),
+                           np.random.default_rng(s))]  # fmt: skip
+    got = score(net, ws, threshold)
+    assert got["cue_windows"] >= 10 and got["heard"] >= 0.7, got
+    assert got["false_alarm"] <= 0.05 and got["wrong_cue"] <= 0.1, got

@@ -67,6 +67,7 @@ from nbduplex.scenarios.commands import parse
 
 CUE_ARM_TURNS = 3  # a cue said in the instruction itself has left the spotter's window by then
 CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
+CUE_SPEECH_TURNS = 3  # the spotter reads only if the reader's VAD heard speech this recently
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
@@ -151,6 +152,7 @@ class InteractionModelPolicy:
         if self.cue is not None:
             self.cue.reset()
         self._cues: dict[str, _ArmedCue] = {}  # cue word -> what to say when it is heard
+        self._since_speech = CUE_SPEECH_TURNS  # micro-turns since the VAD last heard the user
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
@@ -184,6 +186,7 @@ class InteractionModelPolicy:
         if self.cue is not None:
             self.cue.push(turn.audio)
             self._arm_cues(turn)
+            self._since_speech = 0 if self._user_speaks(0.5, 1) else self._since_speech + 1
         x = self._featurizer(turn).to(self.model.device)
         with torch.inference_mode():
             out = self.model.step(x)
@@ -270,7 +273,10 @@ class InteractionModelPolicy:
             armed.quiet = max(0, armed.quiet - 1)
             if armed.age <= CUE_ARM_TURNS:
                 continue
-            info["p_cue"] = p = self.cue.p_cue(cue)
+            # a cue word ends in speech: after CUE_SPEECH_TURNS of silence there is none to
+            # hear (and the spotter's 8 ms are saved); without a reader there is no VAD
+            silent = self.reader is not None and self._since_speech >= CUE_SPEECH_TURNS
+            info["p_cue"] = p = 0.0 if silent else self.cue.p_cue(cue)
             if p < self.cue.threshold:
                 armed.ready = True
                 continue
@@ -280,12 +286,12 @@ class InteractionModelPolicy:
                 info["cue_heard"] = cue
         return said
 
-    def _user_speaks(self) -> bool:
-        """The reader's VAD heard the user in this micro-turn (False without a reader)."""
+    def _user_speaks(self, p: float = RESUME_P, frames: int = RESUME_FRAMES) -> bool:
+        """The reader's VAD heard the user in this micro-turn: at least `frames` frames with
+        p(speech) >= `p` (False without a reader)."""
         if self.reader is None:
             return False
-        probs = self.reader.segmenter.frame_probs
-        return sum(p >= RESUME_P for p in probs) >= RESUME_FRAMES
+        return sum(q >= p for q in self.reader.segmenter.frame_probs) >= frames
 
     def _reweight(self, p: torch.Tensor) -> torch.Tensor:
         w = torch.ones_like(p)
