@@ -8,7 +8,7 @@ import pytest
 from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, split_chunks
 from nbduplex.model.cue.data import CLASSES, EARLY_S, LATE_S, OUTPUT, WINDOW_SAMPLES, label, windows
 from nbduplex.model.cue.spotter import CueSpotter
-from nbduplex.model.reader.network import ReaderNet
+from nbduplex.model.reader.network import ReaderNet, log_mel
 from nbduplex.model.window_classifier import small_config
 from nbduplex.scenarios import generate_scenario
 
@@ -56,6 +56,14 @@ def test_spotter_keeps_the_last_window_and_names_cue_words():
     for chunk in split_chunks(stream):
         spotter.push(chunk)
     assert np.array_equal(spotter._audio, stream[-WINDOW_SAMPLES:])
+    # frames computed as the audio arrived equal the training features of the window
+    assert np.array_equal(spotter.features(), log_mel(stream[-WINDOW_SAMPLES:]))
+    odd = (rng.standard_normal(1000) * 3000).astype(np.int16)  # not whole hops: recomputed
+    spotter.push(odd)
+    assert np.array_equal(
+        spotter.features(), log_mel(np.concatenate([stream, odd])[-WINDOW_SAMPLES:])
+    )
+    spotter.push(stream[:CHUNK_SAMPLES])
     p = spotter.probabilities()
     assert p.shape == (len(CLASSES),) and p.sum() == pytest.approx(1.0, abs=1e-5)
     assert spotter.p_cue("banana") == pytest.approx(p[CLASSES.index("banana")])

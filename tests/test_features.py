@@ -535,3 +535,19 @@ def test_text_bad_input():
         bytes_to_text([-1])
     with pytest.raises(TypeError):
         bytes_to_text(np.array([1.5]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 24), min_size=1, max_size=6), st.integers(0, 2**31 - 1))
+def test_log_mel_continued_pieces_equal_the_whole_stream(hops, seed):
+    """A stream cut into pieces of whole hops: each piece's frames, computed after the piece
+    before it, concatenate to the whole stream's frames."""
+    from nbduplex.features.dmel import DEFAULT_CONFIG, dmel_log_mel_continued, dmel_log_mel_numpy
+
+    hop = DEFAULT_CONFIG.hop
+    rng = np.random.default_rng(seed)
+    audio = (rng.standard_normal(sum(hops) * hop) * 4000).astype(np.int16)
+    cuts = np.cumsum([0, *hops]) * hop
+    pieces = zip(cuts[:-1], cuts[1:], strict=True)
+    parts = [dmel_log_mel_continued(audio[:a], audio[a:b]) for a, b in pieces]
+    assert np.array_equal(np.concatenate(parts), dmel_log_mel_numpy(audio))

@@ -145,6 +145,17 @@ def dmel_log_mel_numpy(audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG) -
     return _log_mel_padded_numpy(padded, config)
 
 
+def dmel_log_mel_continued(
+    before: np.ndarray, audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG
+) -> np.ndarray:
+    """The frames `dmel_log_mel_numpy` gives for `audio` when it follows `before` in one stream
+    (only `before`'s last `history` samples matter; zeros when it is shorter): for a stream cut
+    into pieces of whole hops, the pieces' frames concatenated equal the whole stream's."""
+    past = _as_float_audio(before)[-config.history :] if config.history else np.zeros(0)
+    past = np.concatenate([np.zeros(config.history - past.size), past])
+    return _log_mel_padded_numpy(np.concatenate([past, _as_float_audio(audio)]), config)
+
+
 def dmel_codes_numpy(audio: np.ndarray, config: DMelConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Reference dMel: (n,) int16 or float audio -> (n // hop, n_mels) uint8 codes."""
     return quantise_log_mel(dmel_log_mel_numpy(audio, config), config)

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nbduplex.model.reader.network import ReaderConfig, ReaderNet, log_mel
+from nbduplex.features.dmel import DEFAULT_CONFIG, dmel_log_mel_continued, dmel_log_mel_numpy
+from nbduplex.model.reader.network import ReaderConfig, ReaderNet, log_mel, normalise_log_mel
 from nbduplex.model.reader.store import reader_entry
 from nbduplex.model.reader.train import (
     ReaderTrainConfig,
@@ -34,6 +35,9 @@ def small_config() -> ReaderConfig:
     """The classifiers' network sizes: a smaller reader network (0.15 M parameters, a few ms per
     call), since it runs inside a micro-turn."""
     return ReaderConfig(channels=96, hidden=64, layers=1, dropout=0.1)
+
+
+DMEL_HOP, DMEL_HISTORY = DEFAULT_CONFIG.hop, DEFAULT_CONFIG.history
 
 
 @dataclass
@@ -204,7 +208,11 @@ def class_probabilities(
 
 class WindowListener:
     """Keeps the last `samples` of user audio; `probabilities()` classifies it, at most once per
-    pushed micro-turn (computed on demand: a few ms on one CPU thread)."""
+    pushed micro-turn (computed on demand: a few ms on one CPU thread).
+
+    The log-mel frames are computed as the audio arrives (a micro-turn's 16 frames, about 0.5 ms)
+    and kept; a read recomputes only the window's first frames, which see zeros before the
+    window in `log_mel(window)`, so the features equal those of training exactly."""
 
     def __init__(self, net: ReaderNet, output: str, samples: int) -> None:
         self.net = net.eval()
@@ -215,19 +223,34 @@ class WindowListener:
     def reset(self) -> None:
         """A new session."""
         self._audio = np.zeros(self.samples, np.int16)
+        n = self.samples // DMEL_HOP
+        self._frames: np.ndarray | None = dmel_log_mel_numpy(self._audio) if n else None
         self._p: np.ndarray | None = None
 
     def push(self, chunk: np.ndarray) -> None:
         """Feed one micro-turn of int16 user audio."""
         chunk = np.asarray(chunk, np.int16)[-self.samples :]
+        before = self._audio
         self._audio = np.concatenate([self._audio[chunk.size :], chunk])
+        if self._frames is not None and chunk.size % DMEL_HOP == 0 and self.samples % DMEL_HOP == 0:
+            new = dmel_log_mel_continued(before, chunk)
+            self._frames = np.concatenate([self._frames, new])[-(self.samples // DMEL_HOP) :]
+        else:  # not whole hops: the frames are recomputed from the window on the next read
+            self._frames = None
         self._p = None
+
+    def features(self) -> np.ndarray:
+        """The window's (frames, 80) float16 features, equal to `log_mel(window)`."""
+        if self._frames is None:
+            return log_mel(self._audio)
+        head = dmel_log_mel_numpy(self._audio[:DMEL_HISTORY])  # zeros before the window
+        return normalise_log_mel(np.concatenate([head, self._frames[head.shape[0] :]]))
 
     @torch.inference_mode()
     def probabilities(self) -> np.ndarray:
         """Class probabilities for the audio pushed so far."""
         if self._p is None:
-            x = torch.as_tensor(log_mel(self._audio).astype(np.float32))[None]
+            x = torch.as_tensor(self.features().astype(np.float32))[None]
             logits = self.net(x, torch.tensor([x.shape[1]]))[self.output][0]
             self._p = logits.float().softmax(-1).numpy()
         return self._p

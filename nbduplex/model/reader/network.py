@@ -19,7 +19,11 @@ from nbduplex.scenarios.commands import SLOTS, TEMPLATES, VOCAB, Command
 
 def log_mel(audio: np.ndarray) -> np.ndarray:
     """(frames, 80) float16 log-mel of int16 audio, normalised per utterance (mean 0, std 1)."""
-    m = dmel_log_mel_numpy(audio)
+    return normalise_log_mel(dmel_log_mel_numpy(audio))
+
+
+def normalise_log_mel(m: np.ndarray) -> np.ndarray:
+    """(frames, 80) float16: raw log-mel frames normalised per utterance (mean 0, std 1)."""
     m = (m - m.mean(0)) / (m.std(0) + 0.1)
     return m.astype(np.float16)
 
