@@ -37,9 +37,10 @@ Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is
 instruction "say X when I say Y" (typed, or heard by the reader) arms it; from `CUE_ARM_TURNS`
 micro-turns later, the model interjects X in the micro-turn where the spotter starts hearing Y
 (p(Y) crosses its threshold from below: the instruction itself ends with Y), `info["p_cue"]`,
-`info["cue_heard"]`, `words_from` "cue"; then it ignores Y for `CUE_QUIET_TURNS`. An answer it
-would have given then waits (pending, as above). The model's own interjections stay: the
-spotter adds the cues it did not hear.
+`info["cue_heard"]`, `words_from` "cue"; then it ignores Y for `CUE_QUIET_TURNS`. It reads only
+while the reader's VAD heard the user in the last `CUE_SPEECH_TURNS` micro-turns (a cue word
+ends in speech). An answer it would have given then waits (pending, as above). The model's own
+interjections stay: the spotter adds the cues it did not hear.
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
