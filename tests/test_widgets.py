@@ -268,6 +268,11 @@ def test_encode_rows_shows_typed_text_and_heard_instructions_as_user_text():
                              "1": ["heard: say tick every 3 seconds", ""],
                              "2": ["heard cue: banana", ""]}  # fmt: skip
     assert [bool(f & 1) for f in decode(meta, bufs)[-1]] == [True, True, True, False]
+    tl = TimelineWidget()  # the widget keeps what the notes need when it compacts rows
+    sent = spy(tl)
+    tl.extend(rows)
+    tl._on_custom_msg(tl, {"type": "ready"}, [])
+    assert [m["texts"] for m, _ in sent if m["type"] == "turns"] == [meta["texts"]]
 
 
 def test_encode_rows_rejects_gaps_and_handles_nan_levels():

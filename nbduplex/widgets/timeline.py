@@ -226,7 +226,8 @@ class TimelineWidget(anywidget.AnyWidget):
 
 
 _KEEP = ("seq", "t", "level_db", "action", "probs", "speaking", "user_text", "text", "step_ms")
-_INFO_KEEP = ("vad", "user_speech")
+# what the timeline draws from `info`: user speech, and the notes of `user_note`
+_INFO_KEEP = ("vad", "user_speech", "heard_instruction", "cue_heard")
 
 
 def _compact(row: dict) -> dict:
