@@ -63,6 +63,10 @@ def test_spotter_keeps_the_last_window_and_names_cue_words():
     assert np.array_equal(
         spotter.features(), log_mel(np.concatenate([stream, odd])[-WINDOW_SAMPLES:])
     )
+    for k in range(3):  # read after one, then after two pushes: only new frames are computed
+        for _ in range(k):
+            spotter.push(stream[k * CHUNK_SAMPLES : (k + 1) * CHUNK_SAMPLES])
+        assert np.array_equal(spotter.features(), log_mel(spotter._audio))
     spotter.push(stream[:CHUNK_SAMPLES])
     p = spotter.probabilities()
     assert p.shape == (len(CLASSES),) and p.sum() == pytest.approx(1.0, abs=1e-5)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from nbduplex.features.dmel import DEFAULT_CONFIG, dmel_log_mel_continued, dmel_log_mel_numpy
-from nbduplex.model.reader.network import ReaderConfig, ReaderNet, log_mel, normalise_log_mel
+from nbduplex.model.reader.network import ReaderConfig, ReaderNet, normalise_log_mel
 from nbduplex.model.reader.store import reader_entry
 from nbduplex.model.reader.train import (
     ReaderTrainConfig,
@@ -210,9 +210,9 @@ class WindowListener:
     """Keeps the last `samples` of user audio; `probabilities()` classifies it, at most once per
     pushed micro-turn (computed on demand: a few ms on one CPU thread).
 
-    The log-mel frames are computed as the audio arrives (a micro-turn's 16 frames, about 0.5 ms)
-    and kept; a read recomputes only the window's first frames, which see zeros before the
-    window in `log_mel(window)`, so the features equal those of training exactly."""
+    A read computes log-mel frames only for the audio pushed since the last read (kept in a
+    frame ring) and recomputes the window's first frames, which see zeros before the window in
+    `log_mel(window)`, so the features equal those of training exactly; a push only stores."""
 
     def __init__(self, net: ReaderNet, output: str, samples: int) -> None:
         self.net = net.eval()
@@ -223,26 +223,26 @@ class WindowListener:
     def reset(self) -> None:
         """A new session."""
         self._audio = np.zeros(self.samples, np.int16)
-        n = self.samples // DMEL_HOP
-        self._frames: np.ndarray | None = dmel_log_mel_numpy(self._audio) if n else None
+        self._frames = dmel_log_mel_numpy(self._audio)  # (samples // hop, 80), raw log-mel
+        self._fresh = 0  # samples at the end of the window that have no frames yet
         self._p: np.ndarray | None = None
 
     def push(self, chunk: np.ndarray) -> None:
         """Feed one micro-turn of int16 user audio."""
         chunk = np.asarray(chunk, np.int16)[-self.samples :]
-        before = self._audio
         self._audio = np.concatenate([self._audio[chunk.size :], chunk])
-        if self._frames is not None and chunk.size % DMEL_HOP == 0 and self.samples % DMEL_HOP == 0:
-            new = dmel_log_mel_continued(before, chunk)
-            self._frames = np.concatenate([self._frames, new])[-(self.samples // DMEL_HOP) :]
-        else:  # not whole hops: the frames are recomputed from the window on the next read
-            self._frames = None
+        self._fresh = min(self.samples, self._fresh + chunk.size)
         self._p = None
 
     def features(self) -> np.ndarray:
         """The window's (frames, 80) float16 features, equal to `log_mel(window)`."""
-        if self._frames is None:
-            return log_mel(self._audio)
+        n, fresh = self.samples // DMEL_HOP, self._fresh
+        if fresh % DMEL_HOP or self.samples % DMEL_HOP or fresh == self.samples:
+            self._frames = dmel_log_mel_numpy(self._audio)  # the whole window
+        elif fresh:
+            new = dmel_log_mel_continued(self._audio[:-fresh], self._audio[-fresh:])
+            self._frames = np.concatenate([self._frames, new])[-n:]
+        self._fresh = 0
         head = dmel_log_mel_numpy(self._audio[:DMEL_HISTORY])  # zeros before the window
         return normalise_log_mel(np.concatenate([head, self._frames[head.shape[0] :]]))
 
