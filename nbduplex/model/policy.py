@@ -275,7 +275,7 @@ class InteractionModelPolicy:
             if armed.age <= CUE_ARM_TURNS:
                 continue
             # a cue word ends in speech: after CUE_SPEECH_TURNS of silence there is none to
-            # hear (and the spotter's 8 ms are saved); without a reader there is no VAD
+            # hear (and a read's few ms are saved); without a reader there is no VAD
             silent = self.reader is not None and self._since_speech >= CUE_SPEECH_TURNS
             info["p_cue"] = p = 0.0 if silent else self.cue.p_cue(cue)
             if p < self.cue.threshold:
