@@ -105,9 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbduplex` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    # these parse their own options
-    own_options = ("train", "train-reader", "train-turn-end", "train-cue", "eval")
-    if argv and argv[0] in own_options:
+    if argv and argv[0] in _OWN_MAINS:  # these parse their own options
         args = argparse.Namespace(command=argv[0], args=argv[1:])
     else:
         args = parser.parse_args(argv)
@@ -132,6 +130,15 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
+_OWN_MAINS = {
+    "train": ("nbduplex.model.train_cli", "train_main"),
+    "train-reader": ("nbduplex.model.reader.train_cli", "train_reader_main"),
+    "train-turn-end": ("nbduplex.model.turn_end.train_cli", "train_turn_end_main"),
+    "train-cue": ("nbduplex.model.cue.train_cli", "train_cue_main"),
+    "eval": ("nbduplex.model.evaluate", "eval_main"),
+}
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return cmd_run(args)
@@ -142,30 +149,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print("\n".join(policy_names()))
         return 0
-    if args.command == "train":
-        from nbduplex.model.train_cli import train_main
+    if args.command in _OWN_MAINS:  # they parse their own options; torch loads only here
+        import importlib
 
-        train_main(args.args)
-        return 0
-    if args.command == "train-reader":
-        from nbduplex.model.reader.train_cli import train_reader_main
-
-        train_reader_main(args.args)
-        return 0
-    if args.command == "train-turn-end":
-        from nbduplex.model.turn_end.train_cli import train_turn_end_main
-
-        train_turn_end_main(args.args)
-        return 0
-    if args.command == "train-cue":
-        from nbduplex.model.cue.train_cli import train_cue_main
-
-        train_cue_main(args.args)
-        return 0
-    if args.command == "eval":
-        from nbduplex.model.evaluate import eval_main
-
-        eval_main(args.args)
+        module, name = _OWN_MAINS[args.command]
+        getattr(importlib.import_module(module), name)(args.args)
         return 0
     raise CliError(f"unknown command {args.command!r}")
 

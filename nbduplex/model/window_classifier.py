@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from nbduplex.features.dmel import DEFAULT_CONFIG, dmel_log_mel_continued, dmel_log_mel_numpy
-from nbduplex.model.reader.network import ReaderConfig, ReaderNet, normalise_log_mel
+from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S
+from nbduplex.model.reader.network import ReaderConfig, ReaderNet, log_mel, normalise_log_mel
 from nbduplex.model.reader.store import reader_entry
 from nbduplex.model.reader.train import (
     ReaderTrainConfig,
@@ -63,6 +64,22 @@ def window_audio(audio: np.ndarray, stop: int, samples: int) -> np.ndarray:
     if seg.size < samples:
         seg = np.concatenate([np.zeros(samples - seg.size, np.int16), seg])
     return seg
+
+
+def cut_windows(
+    audio: np.ndarray, samples: int, pick: Callable[[float], int | None]
+) -> list[Window]:
+    """A window of the `samples` before every micro-turn end t of int16 `audio` for which
+    `pick(t)` gives a class (None: not used), in time order."""
+    audio = np.asarray(audio, np.int16)
+    out = []
+    for k in range(audio.size // CHUNK_SAMPLES):
+        t = (k + 1) * MICROTURN_S
+        y = pick(t)
+        if y is not None:
+            features = log_mel(window_audio(audio, (k + 1) * CHUNK_SAMPLES, samples))
+            out.append(Window(features, y, t))
+    return out
 
 
 def scenario_windows(job: tuple) -> list[Window]:

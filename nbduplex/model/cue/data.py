@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, SAMPLE_RATE
-from nbduplex.model.reader.network import log_mel
-from nbduplex.model.window_classifier import Window, window_audio
+from nbduplex.microturn import SAMPLE_RATE
+from nbduplex.model.window_classifier import Window, cut_windows
 from nbduplex.scenarios.text import CUE_WORDS
 
 OUTPUT = "cue"
@@ -68,17 +67,13 @@ def _speech_near(labels, t: float) -> bool:
 
 def windows(scenario, rng: np.random.Generator) -> list[Window]:
     """The labelled windows of one rendered scenario."""
-    audio = np.asarray(scenario.audio, np.int16)
-    out = []
-    for k in range(audio.size // CHUNK_SAMPLES):
-        t = (k + 1) * MICROTURN_S
+
+    def pick(t: float) -> int | None:
         y = label(scenario.labels, t)
-        if y is None:
-            continue
         if y == 0:
             share = NONE_SHARE if _speech_near(scenario.labels, t) else SILENCE_SHARE
             if rng.random() > share:
-                continue
-        stop = (k + 1) * CHUNK_SAMPLES
-        out.append(Window(log_mel(window_audio(audio, stop, WINDOW_SAMPLES)), y, t))
-    return out
+                return None
+        return y
+
+    return cut_windows(scenario.audio, WINDOW_SAMPLES, pick)

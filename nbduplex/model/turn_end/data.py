@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, SAMPLE_RATE
-from nbduplex.model.reader.network import log_mel
-from nbduplex.model.window_classifier import Window, window_audio
+from nbduplex.microturn import SAMPLE_RATE
+from nbduplex.model.window_classifier import Window, cut_windows
 
 OUTPUT = "end"  # the network's one output: 0 the user holds the turn, 1 it has ended
 OUTPUTS = {OUTPUT: 2}
@@ -59,17 +58,15 @@ def _in_speech(labels, t: float) -> bool:
 
 def windows(scenario, rng: np.random.Generator) -> list[Window]:
     """The labelled windows of one rendered scenario."""
-    audio = np.asarray(scenario.audio, np.int16)
-    out = []
-    for k in range(audio.size // CHUNK_SAMPLES):
-        t = (k + 1) * MICROTURN_S
+
+    def pick(t: float) -> int | None:
         y = label(scenario.labels, t)
         if y is None:
-            continue
+            return None
         if y == "hold" and _in_speech(scenario.labels, t) and rng.random() > SPEECH_SHARE:
-            continue
+            return None
         if y == "late_end" and rng.random() > LATE_END_SHARE:
-            continue
-        features = log_mel(window_audio(audio, (k + 1) * CHUNK_SAMPLES, WINDOW_SAMPLES))
-        out.append(Window(features, int(y != "hold"), t))
-    return out
+            return None
+        return int(y != "hold")
+
+    return cut_windows(scenario.audio, WINDOW_SAMPLES, pick)
