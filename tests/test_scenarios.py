@@ -21,7 +21,7 @@ from nbduplex.scenarios import (
     train_voices,
 )
 from nbduplex.sources.base import Source
-from nbduplex.tts import clear_cache, flite
+from nbduplex.tts import clear_cache, festival, flite
 
 CLEAN = {"snr_db": 30.0, "room": "dry"}
 
@@ -230,6 +230,13 @@ def test_flite_scenarios_cross_synthesiser():
     sc = generate_scenario("cuespeak", 2, synth="flite", **CLEAN)
     _check_labels(sc)
     assert {s.synth for s in sc.labels.speech} == {"flite"}
+
+
+@pytest.mark.skipif(not festival.available(), reason="festival voice not installed")
+def test_festival_scenarios_development_set():
+    sc = generate_scenario("cuespeak", 2, synth="festival", **CLEAN)
+    _check_labels(sc)
+    assert {s.voice for s in sc.labels.speech} == {"ked_diphone"}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Speech synthesis: espeak-ng through ctypes and flite through its binary (real synthesis)."""
+"""Speech synthesis: espeak-ng through ctypes, flite and festival through their binaries (real
+synthesis)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbduplex.microturn import SAMPLE_RATE
-from nbduplex.tts import TTSError, Utterance, espeak, flite, list_voices, synthesize
+from nbduplex.tts import TTSError, Utterance, espeak, festival, flite, list_voices, synthesize
 
 TEXT = "Say go in five seconds, and then stop."
 
@@ -137,6 +138,61 @@ def test_flite_synthesis_and_voices():
 def test_flite_bad_voice():
     with pytest.raises(TTSError, match="unknown flite voice"):
         synthesize("hello", synth="flite", voice="nobody")
+
+
+needs_festival = pytest.mark.skipif(
+    not festival.available(), reason="festival and festvox-kdlpc16k not installed"
+)
+
+
+@needs_festival
+def test_festival_synthesis_words_and_voices():
+    voices = list_voices("festival")
+    assert "ked_diphone" in voices
+    assert not any(s in v for v in voices for s in ("kal", "slt", "awb", "rms"))  # flite's
+    u = synthesize(TEXT, synth="festival")
+    _check(u, 8)
+    assert u.synth == "festival" and u.timing == "segments"
+    assert [w for w, _, _ in u.words] == [
+        "Say",
+        "go",
+        "in",
+        "five",
+        "seconds",
+        "and",
+        "then",
+        "stop",
+    ]
+    ends = [e for _, _, e in u.words]
+    assert ends == sorted(ends)
+    w, s, e = u.words[-1]  # the last word is sounding where festival says it is
+    seg = u.audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)].astype(np.float64)
+    assert np.abs(seg).mean() > 300
+    slow = synthesize(TEXT, synth="festival", rate=120)
+    assert slow.duration > u.duration * 1.2
+    hi = synthesize(TEXT, synth="festival", pitch=90, amplitude=50)
+    assert np.abs(hi.audio).max() < np.abs(u.audio).max() * 0.7
+
+
+@needs_festival
+def test_festival_expanded_token_quotes_and_bad_voice():
+    u = synthesize('He said "go" in 25 seconds', synth="festival")
+    assert [w for w, _, _ in u.words] == ["He", "said", "go", "in", "25", "seconds"]
+    _, s, e = u.words[4]  # "twenty five": one entry spanning both words
+    assert e - s > 0.3
+    with pytest.raises(TTSError, match="unknown festival voice"):
+        synthesize("hello", synth="festival", voice="kal_diphone")
+
+
+def test_festival_missing_binary_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(festival.shutil, "which", lambda name: None)
+    festival.list_voices.cache_clear()
+    try:
+        assert not festival.available()
+        with pytest.raises(TTSError, match="not installed"):
+            festival._run_script("(voice.list)")
+    finally:
+        festival.list_voices.cache_clear()
 
 
 def test_flite_missing_binary_is_a_clear_error(monkeypatch):

@@ -22,7 +22,9 @@ MicroTurns, speaker and model-speaking flag as a live session), then:
 - false interjections: `interject` decisions with none due from 1 s before to 3 s after
   (per minute of stream: a timed word, a count or "I see something." out of the blue).
 Splits: "heldout" = espeak voices never used in training, "flite" = the flite synthesiser
-(never used in training), "train" = training voices with unseen seeds.
+(never used in training), "train" = training voices with unseen seeds, "festival" =
+festival voices flite does not have (a development set for choosing between models; see
+nbduplex.tts.festival).
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ import numpy as np
 from nbduplex.decision import SPEECH_ACTIONS
 from nbduplex.microturn import MICROTURN_S
 
-SPLITS = {"heldout": ("espeak", "heldout"), "flite": ("flite", None), "train": ("espeak", "train")}
+SPLITS = {
+    "heldout": ("espeak", "heldout"),
+    "flite": ("flite", None),
+    "train": ("espeak", "train"),
+    "festival": ("festival", None),
+}
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
            "ten", "eleven", "twelve"]  # fmt: skip
 EVAL_SEED = 10_000  # evaluation seeds start here (training seeds are random 31-bit numbers)

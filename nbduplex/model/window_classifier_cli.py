@@ -1,6 +1,7 @@
 """The shared shape of `nbduplex train-reader`, `train-turn-end` and `train-cue`: train a small
-audio classifier, score it on unseen training-voice seeds, held-out espeak voices and flite (when
-installed), print the table, store the scores in its meta and the network in a checkpoint."""
+audio classifier, score it on unseen training-voice seeds, held-out espeak voices, flite and the
+festival development set (those two when installed), print the table, store the scores in its
+meta and the network in a checkpoint."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ EVAL_SETS = {
     "train-voices": ("espeak", "train", 0.3, 30_000),
     "heldout": ("espeak", "heldout", 0.0, 700_000),
     "flite": ("flite", None, 0.0, 800_000),
+    "festival-dev": ("festival", None, 0.0, 900_000),
 }
 
 
@@ -57,12 +59,12 @@ def build_parser(cmd: ClassifierCommand) -> argparse.ArgumentParser:
 
 def evaluate_sets(cmd: ClassifierCommand, net, threshold: float, n: int,
                   workers: int = 2) -> dict[str, dict]:  # fmt: skip
-    """Scores on each evaluation set (flite only when installed)."""
+    """Scores on each evaluation set (flite and festival only when installed)."""
     from nbduplex.tts import available
 
     out = {}
     for name, (synth, voices, nb, s0) in cmd.eval_sets.items():
-        if synth == "flite" and not available("flite"):
+        if synth != "espeak" and not available(synth):
             continue
         data = cmd.build_windows(range(s0, s0 + n), synth=synth, voices=voices, narrowband=nb,
                                  workers=workers)  # fmt: skip

@@ -3,7 +3,8 @@
 espeak voices are "<accent>+<variant>". The held-out pool is every voice whose accent or
 variant is in HELDOUT_ACCENTS / HELDOUT_VARIANTS; the training pool is all the others, so the
 two never share an accent or a variant. flite voices (kal, awb, rms, slt, ...) form the
-cross-synthesiser set.
+cross-synthesiser set; festival voices flite does not have (ked) form a development set for
+choosing between models on robustness (never trained on, never the final scores).
 """
 
 from __future__ import annotations
@@ -66,18 +67,27 @@ def flite_voices() -> list[str]:
     return list(flite.list_voices()) if flite.available() else []
 
 
+def festival_voices() -> list[str]:
+    """festival voices for the robustness development set (empty when festival is missing)."""
+    from nbduplex.tts import festival
+
+    return list(festival.list_voices())
+
+
 def voice_pool(synth: str, voices: list[str] | str | None) -> list[str]:
-    """Resolve a pool: a list, "train", "heldout", or None (train for espeak, all for flite)."""
+    """Resolve a pool: a list, "train", "heldout", or None (train for espeak, all for flite
+    and festival)."""
     if isinstance(voices, list | tuple):
         if not voices:
             raise ValueError("empty voice pool")
         return list(voices)
-    if synth == "flite":
-        pool = flite_voices()
+    if synth in ("flite", "festival"):
+        pool = flite_voices() if synth == "flite" else festival_voices()
         if not pool:
             from nbduplex.tts import TTSError
 
-            raise TTSError("flite is not installed (apt-get install flite)")
+            need = "flite" if synth == "flite" else "festival festvox-kdlpc16k"
+            raise TTSError(f"{synth} is not installed (apt-get install {need})")
         return pool
     if voices in (None, "train"):
         return train_voices()

@@ -1,4 +1,5 @@
-"""Speech synthesis for scenarios and for the model's voice: espeak-ng (ctypes) and flite.
+"""Speech synthesis for scenarios and for the model's voice: espeak-ng (ctypes), flite,
+and festival (a development set only: see nbduplex.tts.festival).
 
     from nbduplex.tts import synthesize, list_voices
     u = synthesize("say go in five seconds", synth="espeak", voice="en-us+f3", rate=190)
@@ -14,16 +15,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Protocol
 
-from nbduplex.tts import espeak, flite
+from nbduplex.tts import espeak, festival, flite
 from nbduplex.tts.utterance import TTSError, Utterance
 
-SYNTHS = ("espeak", "flite")
-DEFAULT_VOICE = {"espeak": "en-us", "flite": "slt"}
+SYNTHS = ("espeak", "flite", "festival")
+DEFAULT_VOICE = {"espeak": "en-us", "flite": "slt", "festival": "ked_diphone"}
 CACHE_SIZE = 2048  # utterances kept by the synthesis cache
 
 
 class Synthesizer(Protocol):
-    """What a synthesiser module provides (nbduplex.tts.espeak, nbduplex.tts.flite)."""
+    """What a synthesiser module provides (nbduplex.tts.espeak, .flite, .festival)."""
 
     NAME: str
 
@@ -46,6 +47,8 @@ def get_synthesizer(synth: str) -> Synthesizer:
         return espeak
     if synth == "flite":
         return flite
+    if synth == "festival":
+        return festival
     raise TTSError(f"unknown synthesiser {synth!r}; choose one of {SYNTHS}")
 
 
@@ -55,7 +58,8 @@ def available(synth: str) -> bool:
 
 
 def list_voices(synth: str = "espeak") -> list[str]:
-    """Voice names of a synthesiser (espeak: English "<accent>+<variant>"; flite: -lv)."""
+    """Voice names of a synthesiser (espeak: English "<accent>+<variant>"; flite: -lv;
+    festival: those flite does not also have)."""
     mod = get_synthesizer(synth)
     return list(mod.list_voices())
 

@@ -25,7 +25,7 @@ class Utterance:
 
     audio: np.ndarray  # (n,) int16 mono 16 kHz
     words: tuple[tuple[str, float, float], ...]
-    synth: str  # "espeak" | "flite"
+    synth: str  # "espeak" | "flite" | "festival"
     voice: str  # e.g. "en-us+f3" or "slt"
     text: str = ""
     params: dict[str, float] = field(default_factory=dict)  # rate (wpm), pitch, range, amplitude

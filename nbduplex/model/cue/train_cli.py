@@ -4,7 +4,8 @@ nbduplex train-cue --checkpoint runs/m1/model.pt     # 3000 scenarios, ~30 min o
 nbduplex train-cue --checkpoint runs/m1/model.pt --scenarios 100 --epochs 1   # smoke run
 
 It then scores the spotter on unseen seeds of the training voices, on the held-out espeak
-voices and on flite (when installed), prints the table and stores it in the spotter's meta.
+voices, on flite and on the festival development set (when installed), prints the table and
+stores it in the spotter's meta.
 """
 
 from __future__ import annotations

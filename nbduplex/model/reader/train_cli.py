@@ -3,8 +3,9 @@
 nbduplex train-reader --checkpoint runs/m1/model.pt          # 6000 scenarios, ~25 min on 2 cores
 nbduplex train-reader --checkpoint runs/m1/model.pt --scenarios 300 --epochs 2   # a smoke run
 
-It then scores the reader on unseen seeds of the training voices, on the held-out espeak voices
-and on flite (when installed), prints the table and stores it in the reader's meta.
+It then scores the reader on unseen seeds of the training voices, on the held-out espeak voices,
+on flite and on the festival development set (when installed), prints the table and stores it
+in the reader's meta.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EVAL_SETS = {
     "train-voices": ("espeak", "train", 0.0, 500_000),
     "heldout": ("espeak", "heldout", 0.0, 700_000),
     "flite": ("flite", None, 0.0, 800_000),
+    "festival-dev": ("festival", None, 0.0, 900_000),
 }
 
 
