@@ -81,7 +81,7 @@ def test_empty_text_is_a_clear_error(text):
         ({"voice": "xx-nowhere"}, "unknown espeak voice"),
         ({"voice": "en+nosuchvariant"}, "variant"),
         ({"rate": 5}, "rate"),
-        ({"synth": "festival"}, "unknown synthesiser"),
+        ({"synth": "mbrola"}, "unknown synthesiser"),
     ],
 )
 def test_bad_arguments_are_clear_errors(kw, msg):

@@ -27,7 +27,7 @@ from functools import cache
 import numpy as np
 
 from nbduplex.microturn import SAMPLE_RATE, float_to_int16, resample
-from nbduplex.tts.utterance import TTSError, Utterance
+from nbduplex.tts.utterance import TTSError, Utterance, check_request
 
 NAME = "festival"
 SHARED_WITH_FLITE = ("kal", "slt", "awb", "rms")  # speakers flite also has: left out
@@ -124,14 +124,9 @@ def synthesize(
     """Speak `text` with festival; 16 kHz int16 audio and (word, start_s, end_s) timings."""
     import soundfile as sf
 
-    if not isinstance(text, str) or not text.strip():
-        raise TTSError("cannot synthesise empty text")
+    check_request(NAME, text, rate, pitch, pitch_range, amplitude)
     if voice not in list_voices():
         raise TTSError(f"unknown festival voice {voice!r}; usable: {', '.join(list_voices())}")
-    if not 40 <= rate <= 600 or not 0 <= pitch <= 100 or not 0 <= pitch_range <= 100:
-        raise TTSError(f"festival parameters out of range: rate={rate} pitch={pitch}")
-    if not 0 <= amplitude <= 200:
-        raise TTSError(f"festival amplitude={amplitude} is outside [0, 200]")
     clean = " ".join(text.split())
     with tempfile.TemporaryDirectory(prefix="nbduplex-festival-") as tmp:
         wav = os.path.join(tmp, "out.wav")

@@ -24,7 +24,13 @@ from functools import cache, lru_cache
 import numpy as np
 
 from nbduplex.microturn import SAMPLE_RATE, float_to_int16, resample
-from nbduplex.tts.utterance import TTSError, Utterance, close_word_ends, speech_bounds
+from nbduplex.tts.utterance import (
+    TTSError,
+    Utterance,
+    check_request,
+    close_word_ends,
+    speech_bounds,
+)
 
 NAME = "flite"
 _F0 = {"kal": 105.0, "kal16": 105.0, "awb": 110.0, "rms": 100.0, "slt": 165.0}  # Hz, defaults
@@ -84,14 +90,9 @@ def synthesize(
     """Speak `text` with flite; 16 kHz int16 audio and (word, start_s, end_s) timings."""
     import soundfile as sf
 
-    if not isinstance(text, str) or not text.strip():
-        raise TTSError("cannot synthesise empty text")
+    check_request(NAME, text, rate, pitch, pitch_range, amplitude)
     if voice not in list_voices(include_limited=True):
         raise TTSError(f"unknown flite voice {voice!r}; installed: {', '.join(list_voices())}")
-    if not 40 <= rate <= 600 or not 0 <= pitch <= 100 or not 0 <= pitch_range <= 100:
-        raise TTSError(f"flite parameters out of range: rate={rate} pitch={pitch}")
-    if not 0 <= amplitude <= 200:
-        raise TTSError(f"flite amplitude={amplitude} is outside [0, 200]")
     f0 = _F0.get(voice, 120.0) * 2.0 ** ((pitch - 50) / 100)
     feats = [
         *("--setf", f"duration_stretch={175.0 / rate:.4f}"),

@@ -50,6 +50,17 @@ class Utterance:
         return _replace_audio(self, self.audio[start:end], words)
 
 
+def check_request(synth: str, text: str, rate: int, pitch: int, pitch_range: int,
+                  amplitude: int) -> None:  # fmt: skip
+    """Raise TTSError on empty text or parameters out of range (flite, festival)."""
+    if not isinstance(text, str) or not text.strip():
+        raise TTSError("cannot synthesise empty text")
+    if not 40 <= rate <= 600 or not 0 <= pitch <= 100 or not 0 <= pitch_range <= 100:
+        raise TTSError(f"{synth} parameters out of range: rate={rate} pitch={pitch}")
+    if not 0 <= amplitude <= 200:
+        raise TTSError(f"{synth} amplitude={amplitude} is outside [0, 200]")
+
+
 def _replace_audio(u: Utterance, audio: np.ndarray, words) -> Utterance:
     a = np.array(audio, dtype=np.int16)
     a.setflags(write=False)
