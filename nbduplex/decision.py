@@ -35,7 +35,8 @@ class Decision:
 
     action: Action = Action.LISTEN
     probs: dict[str, float] = field(default_factory=dict)
-    text: str = ""  # words the model starts saying at t + 0.2 ("" if none)
+    text: str = ""  # words the model starts saying at t + 0.2 ("" if none; a DELEGATE may
+    # carry an acknowledgement such as "Let me check that." to say while the agent works)
     task: str | None = None  # the task handed to the background agent, for DELEGATE
     attribution: dict[str, float] = field(default_factory=dict)
     step_ms: float = 0.0

@@ -158,18 +158,25 @@ class Session:
                 decision.info["suppressed"] = "do_not_interrupt"
                 return
             decision.text = words_for(decision.text, action.value)
-            self.speaker.say(decision.text, next_chunk, action=action.value)
-            with self._text_lock:
-                self._pending_text.append(TextEvent("model", decision.text))
+            self._say(decision.text, next_chunk, action)
         elif action is Action.YIELD:
             cut = self.speaker.stop(next_chunk)
             if cut and self.agent is not None and self.cancel_tasks_on_barge_in:
                 self.agent.cancel_all("barge-in")
-        elif action is Action.DELEGATE and self.agent is not None:
+        elif action is Action.DELEGATE:
+            if decision.text:  # an acknowledgement while the agent works
+                self._say(decision.text, next_chunk, action)
+            if self.agent is None:
+                return
             task = decision.task or turn.user_text
             # a spoken request: the agent transcribes the last seconds of user audio itself
             audio = None if task else np.concatenate(self._recent_audio)
             self.agent.submit(task or "", at=turn.t + 0.2, audio=audio)
+
+    def _say(self, text: str, at_sample: int, action: Action) -> None:
+        self.speaker.say(text, at_sample, action=action.value)
+        with self._text_lock:
+            self._pending_text.append(TextEvent("model", text))
 
     def _report_speech_spans(self) -> None:
         spans = self.speaker.spans

@@ -184,6 +184,27 @@ def test_yield_while_silent_reads_as_listen():
     assert pol.step(turn.with_(seq=1, model_speaking=True)).action is Action.YIELD
 
 
+def test_a_delegation_is_acknowledged_and_the_transformer_does_not_hear_the_acknowledgement():
+    from nbduplex.model.policy import ACKNOWLEDGEMENT
+
+    pol = InteractionModelPolicy(_always("delegate"))
+    seen: list[MicroTurn] = []
+    featurize = pol._featurizer
+    pol._featurizer = lambda t: (seen.append(t), featurize(t))[1]
+    turn = MicroTurn(0, np.zeros(3200, np.int16))
+    d = pol.step(turn)
+    assert d.action is Action.DELEGATE and d.text == ACKNOWLEDGEMENT
+    said = (TextEvent("model", ACKNOWLEDGEMENT), TextEvent("agent", "42"))
+    pol.step(turn.with_(seq=1, model_speaking=True, text=said))
+    # trained on silent delegations: the model is told it is silent, and the agent text stays
+    assert not seen[-1].model_speaking and seen[-1].text == (TextEvent("agent", "42"),)
+    quiet = InteractionModelPolicy(_always("delegate"), acknowledgement="")
+    quiet._featurizer = pol._featurizer
+    assert quiet.step(turn).text == ""
+    quiet.step(turn.with_(seq=1, model_speaking=True))
+    assert seen[-1].model_speaking  # nothing is hidden when the model itself speaks
+
+
 def test_checkpoint_round_trip_and_errors(tmp_path):
     m = _tiny_model(1)
     path = save_checkpoint(tmp_path / "m.pt", m, meta={"steps": 3})

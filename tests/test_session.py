@@ -155,3 +155,26 @@ def test_barge_in_cancels_running_agent_tasks():
 def test_speech_without_text_records_the_default_words_it_says():
     s = Session(turns(4), Scripted({1: (Action.BACKCHANNEL, "")}), speaker=tone_speaker())
     assert s.run().rows[1]["text"] == "mm-hm"
+
+
+def test_a_delegation_may_carry_an_acknowledgement_that_is_said():
+    from nbduplex.agent import BackgroundAgent
+
+    class Acknowledging(Scripted):
+        def step(self, turn):
+            self.seen.append(turn)
+            if turn.seq == 1:
+                return Decision(Action.DELEGATE, text="Let me check that.", task="what is 6 * 7")
+            if turn.seq == 2:
+                return Decision(Action.DELEGATE, task="what is 2 * 2")  # silent: no text
+            return Decision(Action.LISTEN)
+
+    agent = BackgroundAgent()
+    policy = Acknowledging({})
+    trace = Session(turns(8), policy, agent=agent, speaker=tone_speaker()).run()
+    rows = trace.rows
+    assert rows[1]["action"] == "delegate" and rows[1]["text"] == "Let me check that."
+    assert rows[2]["text"] == "" and rows[2]["speaking"]  # the acknowledgement is audible
+    assert not rows[1]["speaking"] and rows[3]["speaking"]
+    assert ("model", "Let me check that.") in [(e.role, e.text) for e in policy.seen[2].text]
+    assert sorted(h.task for h in agent.history) == ["what is 2 * 2", "what is 6 * 7"]

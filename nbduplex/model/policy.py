@@ -19,6 +19,14 @@ token and the action) or the word head (`words="head"`: the most likely reply of
 one. "@agent" says the latest agent result; decoded text that is empty, or "@agent" with no
 agent result yet, falls back to the word head (`info["words_from"]` says which spoke).
 
+Delegation: a delegate decision carries `acknowledgement` ("Let me check that.") as words to
+say while the agent works, so the user hears at once that the request was taken, when the
+turn-end detector is sure the user has finished (p_end >= `ACK_P_END`: a delegation in a
+mid-turn pause stays silent); the answer
+cuts it short if the result arrives sooner, and the model stops it (yield) if the user speaks.
+The transformer was trained on silent delegations, so while the acknowledgement plays its input
+says the model is silent and leaves those words out.
+
 Spoken instructions: when the checkpoint has an instruction reader (model/reader/) and
 `read_instructions` is on, the reader hears the user's audio and, in the micro-turn where an
 instruction such as "say go in five seconds" ends, the model gets its typed form as a user text
@@ -71,6 +79,8 @@ CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
 CUE_SPEECH_TURNS = 3  # the spotter reads only if the reader's VAD heard speech this recently
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
+ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
+ACK_P_END = 0.9  # ... only when the turn-end detector is this sure the user has finished
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
 
 
@@ -104,6 +114,7 @@ class InteractionModelPolicy:
         hold_in_pauses: bool = True,
         pending_turns: int = 7,
         spot_cues: bool = True,
+        acknowledgement: str = ACKNOWLEDGEMENT,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -138,6 +149,7 @@ class InteractionModelPolicy:
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueSpotter(*found) if found else None
+        self.acknowledgement = acknowledgement  # said when delegating ("": nothing)
         self._stream = None
         self.reset()
 
@@ -160,6 +172,7 @@ class InteractionModelPolicy:
         self._last_agent_text = ""
         self._last_user_text = ""
         self._spoke_last_turn = False
+        self._acking = False  # the acknowledgement of a delegation is playing
         self._pending: tuple[Action, int] | None = None  # (held action, micro-turns left)
         self.model.blocks[-1].attn.keep_attention = self.attribution
 
@@ -188,6 +201,10 @@ class InteractionModelPolicy:
             self.cue.push(turn.audio)
             self._arm_cues(turn)
             self._since_speech = 0 if self._user_speaks(0.5, 1) else self._since_speech + 1
+        acking = self._acking = self._acking and turn.model_speaking
+        if acking:  # the transformer was trained on silent delegations: it hears no ack
+            said = TextEvent("model", self.acknowledgement)
+            turn = turn.with_(model_speaking=False, text=tuple(e for e in turn.text if e != said))
         x = self._featurizer(turn).to(self.model.device)
         with torch.inference_mode():
             out = self.model.step(x)
@@ -198,6 +215,8 @@ class InteractionModelPolicy:
         if action is Action.YIELD and not turn.model_speaking:
             action = Action.LISTEN
         info: dict = {"heard_instruction": heard.typed} if heard is not None else {}
+        if acking and action is Action.LISTEN and self._user_speaks():
+            action, info["acknowledgement_cut"] = Action.YIELD, True  # the user speaks over it
         if self.turn_end is not None:
             action = self._check_turn_end(action, turn, info)
         cue_word = self._listen_for_cues(turn, info) if self.cue is not None else None
@@ -222,6 +241,9 @@ class InteractionModelPolicy:
         elif action is Action.DELEGATE:
             # no typed text: the session hands the agent the user's recent audio to transcribe
             task = self._last_user_text or None
+            sure = self.turn_end is None or info.get("p_turn_end", 0.0) >= ACK_P_END
+            text = self.acknowledgement if sure else ""
+        self._acking = (self._acking or bool(text)) and action in (Action.LISTEN, Action.DELEGATE)
         return Decision(
             action=action,
             probs=probs,
