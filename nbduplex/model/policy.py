@@ -242,7 +242,7 @@ class InteractionModelPolicy:
             # no typed text: the session hands the agent the user's recent audio to transcribe
             task = self._last_user_text or None
             sure = self.turn_end is None or info.get("p_turn_end", 0.0) >= ACK_P_END
-            text = self.acknowledgement if sure else ""
+            text = self.acknowledgement if sure and not self._acking else ""  # said once
         self._acking = (self._acking or bool(text)) and action in (Action.LISTEN, Action.DELEGATE)
         return Decision(
             action=action,
