@@ -13,7 +13,7 @@ into several words ("25" -> "twenty five") keeps one entry spanning them.
 
 rate (wpm) maps to `Duration_Stretch = 1.1 * 175 / rate`; pitch 0-100 moves the intonation
 target mean half an octave either way of 105 Hz; pitch range scales its standard deviation
-(15 Hz at 50); amplitude scales the waveform (100 = unchanged).
+(15 Hz at 50); amplitude scales the waveform (100 = espeak's level).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from nbduplex.tts.utterance import TTSError, Utterance, check_request
 NAME = "festival"
 SHARED_WITH_FLITE = ("kal", "slt", "awb", "rms")  # speakers flite also has: left out
 _F0_MEAN, _F0_STD = 105.0, 15.0  # Hz, intonation targets at pitch 50 / range 50
+_LEVEL = 0.7  # festival's diphone output peaks near full scale: this brings it to espeak's
+# level (peak about -3 dBFS), so that amplitudes above 100 do not clip
 _TIMEOUT_S = 30.0
 
 
@@ -132,7 +134,7 @@ def synthesize(
         wav = os.path.join(tmp, "out.wav")
         stdout = _run_script(_script(clean, voice, wav, rate, pitch, pitch_range))
         raw, rate_in = sf.read(wav, dtype="float32", always_2d=False)
-    audio = float_to_int16(np.clip(resample(raw, rate_in) * (amplitude / 100.0), -1, 1))
+    audio = float_to_int16(np.clip(resample(raw, rate_in) * (_LEVEL * amplitude / 100), -1, 1))
     audio.setflags(write=False)
     words = _words(stdout, len(audio) / SAMPLE_RATE)
     params = {"rate": rate, "pitch": pitch, "range": pitch_range, "amplitude": amplitude}
