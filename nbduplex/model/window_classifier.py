@@ -47,6 +47,8 @@ class WindowTrainConfig(ReaderTrainConfig):
 
     batch_size: int = 64
     threads: int = 2  # torch intra-op threads while training
+    warp_spread: float = 0.15
+    mel_blur: float = 0.0
 
 
 @dataclass

@@ -39,8 +39,8 @@ class ReaderTrainConfig:
     weight_decay: float = 0.01
     workers: int = 2
     threads: int = 1  # torch intra-op threads while training
-    warp_spread: float = 0.15  # augmentation: random time / mel-axis stretch, 1 +- this
-    mel_blur: float = 0.0  # augmentation: random blur along the mel axis, sigma up to this (bins)
+    warp_spread: float = 0.25  # augmentation: random time / mel-axis stretch, 1 +- this
+    mel_blur: float = 2.0  # augmentation: random blur along the mel axis, sigma up to this (bins)
 
     def to_dict(self) -> dict:
         """JSON-able dict."""

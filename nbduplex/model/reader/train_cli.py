@@ -1,6 +1,6 @@
 """`nbduplex train-reader`: train the spoken-instruction reader and put it into a checkpoint.
 
-nbduplex train-reader --checkpoint runs/m1/model.pt          # 6000 scenarios, ~25 min on 2 cores
+nbduplex train-reader --checkpoint runs/m1/model.pt          # 6000 scenarios, ~45 min on 2 cores
 nbduplex train-reader --checkpoint runs/m1/model.pt --scenarios 300 --epochs 2   # a smoke run
 
 It then scores the reader on unseen seeds of the training voices, on the held-out espeak voices,
