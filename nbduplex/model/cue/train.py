@@ -30,6 +30,8 @@ class CueTrainConfig(WindowTrainConfig):
 
     scenarios: int = 3000
     epochs: int = 8
+    warp_spread: float = 0.25  # the reader's augmentation (session 8: helps other synthesisers)
+    mel_blur: float = 2.0
 
 
 build_windows = SOURCE.build
