@@ -9,6 +9,7 @@ import torch
 from nbduplex.microturn import CHUNK_SAMPLES, SAMPLE_RATE, split_chunks
 from nbduplex.model.reader.data import IGNORE, crops, reader_scenario, targets
 from nbduplex.model.reader.network import OUTPUTS, ReaderNet
+from nbduplex.model.reader.reader import DEFAULT_THRESHOLD
 from nbduplex.model.reader.segmenter import UtteranceSegmenter
 from nbduplex.scenarios.builder import ScenarioConfig
 from nbduplex.scenarios.commands import Command
@@ -140,7 +141,7 @@ def test_train_reader_command_puts_a_working_reader_into_a_checkpoint(tmp_path, 
     assert main(argv) == 0
     model = load_model(ckpt, device="cpu")
     net, threshold = model.reader
-    assert isinstance(net, ReaderNet) and threshold == pytest.approx(0.5)
+    assert isinstance(net, ReaderNet) and threshold == pytest.approx(DEFAULT_THRESHOLD)
     entry = torch.load(ckpt, weights_only=False)["reader"]
     assert entry["meta"]["crops"] > 0 and set(entry["meta"]["eval"]) >= {"train-voices", "heldout"}
     assert load_policy(ckpt).reader is not None
