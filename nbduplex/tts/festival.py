@@ -24,10 +24,8 @@ import subprocess
 import tempfile
 from functools import cache
 
-import numpy as np
-
-from nbduplex.microturn import SAMPLE_RATE, float_to_int16, resample
-from nbduplex.tts.utterance import TTSError, Utterance, check_request
+from nbduplex.microturn import SAMPLE_RATE
+from nbduplex.tts.utterance import TTSError, Utterance, check_request, read_wav, request_params
 
 NAME = "festival"
 SHARED_WITH_FLITE = ("kal", "slt", "awb", "rms")  # speakers flite also has: left out
@@ -124,8 +122,6 @@ def synthesize(
     amplitude: int = 100,
 ) -> Utterance:
     """Speak `text` with festival; 16 kHz int16 audio and (word, start_s, end_s) timings."""
-    import soundfile as sf
-
     check_request(NAME, text, rate, pitch, pitch_range, amplitude)
     if voice not in list_voices():
         raise TTSError(f"unknown festival voice {voice!r}; usable: {', '.join(list_voices())}")
@@ -133,11 +129,7 @@ def synthesize(
     with tempfile.TemporaryDirectory(prefix="nbduplex-festival-") as tmp:
         wav = os.path.join(tmp, "out.wav")
         stdout = _run_script(_script(clean, voice, wav, rate, pitch, pitch_range))
-        raw, rate_in = sf.read(wav, dtype="float32", always_2d=False)
-    audio = float_to_int16(np.clip(resample(raw, rate_in) * (_LEVEL * amplitude / 100), -1, 1))
-    audio.setflags(write=False)
+        audio = read_wav(wav, _LEVEL * amplitude / 100)
     words = _words(stdout, len(audio) / SAMPLE_RATE)
-    params = {"rate": rate, "pitch": pitch, "range": pitch_range, "amplitude": amplitude}
-    return Utterance(
-        audio, words, NAME, voice, text, {k: float(v) for k, v in params.items()}, "segments"
-    )
+    params = request_params(rate, pitch, pitch_range, amplitude)
+    return Utterance(audio, words, NAME, voice, text, params, "segments")

@@ -23,12 +23,14 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from nbduplex.microturn import SAMPLE_RATE, float_to_int16, resample
+from nbduplex.microturn import SAMPLE_RATE
 from nbduplex.tts.utterance import (
     TTSError,
     Utterance,
     check_request,
     close_word_ends,
+    read_wav,
+    request_params,
     speech_bounds,
 )
 
@@ -88,8 +90,6 @@ def synthesize(
     amplitude: int = 100,
 ) -> Utterance:
     """Speak `text` with flite; 16 kHz int16 audio and (word, start_s, end_s) timings."""
-    import soundfile as sf
-
     check_request(NAME, text, rate, pitch, pitch_range, amplitude)
     if voice not in list_voices(include_limited=True):
         raise TTSError(f"unknown flite voice {voice!r}; installed: {', '.join(list_voices())}")
@@ -103,14 +103,10 @@ def synthesize(
     with tempfile.TemporaryDirectory(prefix="nbduplex-flite-") as tmp:
         wav = os.path.join(tmp, "out.wav")
         phones = _phones(_run(["-voice", voice, *feats, "-psdur", "-t", clean, "-o", wav]))
-        raw, rate_in = sf.read(wav, dtype="float32", always_2d=False)
-    audio = float_to_int16(np.clip(resample(raw, rate_in) * (amplitude / 100.0), -1, 1))
-    audio.setflags(write=False)
+        audio = read_wav(wav, amplitude / 100)
     words, timing = _word_times(clean, voice, phones, audio)
-    params = {"rate": rate, "pitch": pitch, "range": pitch_range, "amplitude": amplitude}
-    return Utterance(
-        audio, words, NAME, voice, text, {k: float(v) for k, v in params.items()}, timing
-    )
+    params = request_params(rate, pitch, pitch_range, amplitude)
+    return Utterance(audio, words, NAME, voice, text, params, timing)
 
 
 def _tokens(text: str) -> list[str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nbduplex.microturn import SAMPLE_RATE
+from nbduplex.microturn import SAMPLE_RATE, float_to_int16, resample
 
 
 class TTSError(RuntimeError):
@@ -59,6 +59,22 @@ def check_request(synth: str, text: str, rate: int, pitch: int, pitch_range: int
         raise TTSError(f"{synth} parameters out of range: rate={rate} pitch={pitch}")
     if not 0 <= amplitude <= 200:
         raise TTSError(f"{synth} amplitude={amplitude} is outside [0, 200]")
+
+
+def read_wav(path: str, gain: float = 1.0) -> np.ndarray:
+    """A synthesiser's wave file at any rate -> read-only 16 kHz int16, scaled by `gain`."""
+    import soundfile as sf
+
+    raw, rate_in = sf.read(path, dtype="float32", always_2d=False)
+    audio = float_to_int16(np.clip(resample(raw, rate_in) * gain, -1, 1))
+    audio.setflags(write=False)
+    return audio
+
+
+def request_params(rate: int, pitch: int, pitch_range: int, amplitude: int) -> dict[str, float]:
+    """The prosody settings an Utterance records."""
+    return {"rate": float(rate), "pitch": float(pitch), "range": float(pitch_range),
+            "amplitude": float(amplitude)}  # fmt: skip
 
 
 def _replace_audio(u: Utterance, audio: np.ndarray, words) -> Utterance:
