@@ -22,10 +22,10 @@ agent result yet, falls back to the word head (`info["words_from"]` says which s
 Delegation: a delegate decision carries `acknowledgement` ("Let me check that.") as words to
 say while the agent works, so the user hears at once that the request was taken, when the
 turn-end detector is sure the user has finished (p_end >= `ACK_P_END`: a delegation in a
-mid-turn pause stays silent); the answer
-cuts it short if the result arrives sooner, and the model stops it (yield) if the user speaks.
-The transformer was trained on silent delegations, so while the acknowledgement plays its input
-says the model is silent and leaves those words out.
+mid-turn pause stays silent). The answer cuts it short if the result arrives sooner; if the
+user speaks, the model stops it (yield, which cancels the agent's task like any barge-in: the
+user was not done). The transformer was trained on silent delegations, so while the
+acknowledgement plays its input says the model is silent and leaves those words out.
 
 Spoken instructions: when the checkpoint has an instruction reader (model/reader/) and
 `read_instructions` is on, the reader hears the user's audio and, in the micro-turn where an
