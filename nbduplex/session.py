@@ -171,7 +171,9 @@ class Session:
             task = decision.task or turn.user_text
             # a spoken request: the agent transcribes the last seconds of user audio itself
             audio = None if task else np.concatenate(self._recent_audio)
-            self.agent.submit(task or "", at=turn.t + 0.2, audio=audio)
+            # after an acknowledgement aloud, even "I can't do that" is said
+            said = True if decision.text else None
+            self.agent.submit(task or "", at=turn.t + 0.2, audio=audio, say_unrouted=said)
 
     def _say(self, text: str, at_sample: int, action: Action) -> None:
         self.speaker.say(text, at_sample, action=action.value)

@@ -83,5 +83,11 @@ def test_a_spoken_request_no_tool_fits_is_recorded_but_not_said(say_unrouted):
             "Sorry, I can't do that: 'tell me a joke'."
         ]
         assert [h.status for h in agent.history] == ["unrouted", "unrouted"]
+        # a spoken request the model acknowledged aloud: its "I can't do that" is said
+        acked = agent.submit("", at=2.0, audio=np.ones(16000, np.int16), say_unrouted=True)
+        assert agent.wait(5.0, acked)
+        assert [e.text for e in agent.drain_results()] == [
+            "Sorry, I can't do that: 'it was a lovely day'."
+        ]
     finally:
         agent.detach()

@@ -152,12 +152,15 @@ class BackgroundAgent:
         *,
         topic: str | None = None,
         audio: np.ndarray | None = None,
+        say_unrouted: bool | None = None,
     ) -> int:
         """Start `task` (stream time `at` seconds; default: now) and return its id at once.
 
         `context` is the conversation so far (default: the text events of the attached trace).
         With an empty `task` and the user's recent `audio` (int16, 16 kHz), the request is
-        transcribed first (offline ASR, see `asr.py`), in the agent's thread.
+        transcribed first (offline ASR, see `asr.py`), in the agent's thread. `say_unrouted`
+        overrides the agent's setting for this task (the session sets it when the model has
+        acknowledged the request aloud, so the user is not left waiting in silence).
         """
         text = " ".join(str(task or "").split())
         if at is None:
@@ -179,6 +182,7 @@ class BackgroundAgent:
                 next(self._ids), text, float(at), time.monotonic(), topic, tuple(context), explicit
             )
             job.audio = audio if not text and audio is not None and len(audio) else None
+            job.say_unrouted = self.say_unrouted if say_unrouted is None else bool(say_unrouted)
             replaced = [
                 o for o in running if supersedes(job, o, self.parallel_topics, self.similarity)
             ]
@@ -294,7 +298,7 @@ class BackgroundAgent:
         # a spoken request that no tool fits is most likely a delegation the model should not
         # have made (measured: most of the model's delegations answer no request): recorded in
         # the trace and the history, not said
-        quiet = job.audio is not None and answer.status == "unrouted" and not self.say_unrouted
+        quiet = job.audio is not None and answer.status == "unrouted" and not job.say_unrouted
         self._finish(job, answer.status, answer.text, post=not quiet)
         self._settle(job)
 

@@ -45,6 +45,7 @@ class AgentTask:
     reason: str = ""  # why it was cancelled
     handle: asyncio.Task | None = field(default=None, repr=False)
     audio: np.ndarray | None = field(default=None, repr=False)  # a spoken request, 16 kHz
+    say_unrouted: bool = False  # post the "I can't do that" even of a spoken request
     settled: bool = False  # its coroutine has exited (or will never start): spans are final
 
     def now(self) -> float:
