@@ -140,12 +140,14 @@ def test_train_cue_command_puts_a_spotter_into_a_checkpoint(tmp_path, monkeypatc
     monkeypatch.setenv("HOME", str(tmp_path))  # rendered data is cached under ~/.cache
     argv = ["train-cue", "--checkpoint", str(ckpt), "--scenarios", "6", "--epochs", "1",
             "--eval-scenarios", "3", "--workers", "1", "--threshold", "0.6",
-            "--no-progress"]  # fmt: skip
+            "--pico-share", "0.5", "--no-progress"]  # fmt: skip
     assert main(argv) == 0
     net, threshold = load_model(ckpt, device="cpu").cue
     assert isinstance(net, ReaderNet) and threshold == pytest.approx(0.6)
     entry = torch.load(ckpt, weights_only=False)["cue"]
     assert entry["meta"]["windows"] > 0 and set(entry["meta"]["eval"]) >= {"train-voices"}
+    assert entry["meta"]["voices"] == "espeak training voices + Pico (50% of the scenarios)"
+    assert list((tmp_path / ".cache" / "nbduplex" / "cue").glob("v*-pico-train-*.pkl"))
     assert load_policy(ckpt).cue is not None
     assert load_policy(ckpt, spot_cues=False).cue is None
     kept = torch.load(ckpt, weights_only=False)

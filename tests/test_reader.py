@@ -111,6 +111,16 @@ def test_augmentation_blurs_the_mel_axis_only_when_asked():
     assert torch.equal(a, b)  # the defaults: no blur, the reader's warp
 
 
+def test_training_seeds_are_split_between_espeak_and_pico():
+    from nbduplex.model.reader.train import synth_seeds
+
+    assert synth_seeds(100, 8, 0.0) == [("espeak", range(100, 108))]
+    assert synth_seeds(100, 8, 0.25) == [("espeak", range(100, 106)), ("pico", range(106, 108))]
+    assert synth_seeds(100, 8, 1.0) == [("pico", range(100, 108))]
+    with pytest.raises(ValueError, match="pico_share"):
+        synth_seeds(100, 8, 1.5)
+
+
 def test_network_shapes_masking_and_read():
     torch.manual_seed(0)
     net = ReaderNet().eval()

@@ -18,10 +18,11 @@ from nbduplex.scenarios import (
     generate_mixture,
     generate_scenario,
     heldout_voices,
+    pico_voices,
     train_voices,
 )
 from nbduplex.sources.base import Source
-from nbduplex.tts import clear_cache, festival, flite
+from nbduplex.tts import clear_cache, festival, flite, pico
 
 CLEAN = {"snr_db": 30.0, "room": "dry"}
 
@@ -237,6 +238,15 @@ def test_festival_scenarios_development_set():
     sc = generate_scenario("cuespeak", 2, synth="festival", **CLEAN)
     _check_labels(sc)
     assert {s.voice for s in sc.labels.speech} == {"ked_diphone"}
+
+
+@pytest.mark.skipif(not pico.available(), reason="py-nanotts not installed")
+@pytest.mark.parametrize("kind", ["cuespeak", "pause_handling"])
+def test_pico_scenarios_for_training_the_listeners(kind):
+    sc = generate_scenario(kind, 5, synth="pico", voices="train", **CLEAN)
+    _check_labels(sc)
+    users = [s for s in sc.labels.speech if s.role != "model"]
+    assert {s.synth for s in users} == {"pico"} and {s.voice for s in users} <= set(pico_voices())
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""Speech synthesis: espeak-ng through ctypes, flite and festival through their binaries (real
-synthesis)."""
+"""Speech synthesis: espeak-ng through ctypes, Pico through its wheel, flite and festival through
+their binaries (real synthesis)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbduplex.microturn import SAMPLE_RATE
-from nbduplex.tts import TTSError, Utterance, espeak, festival, flite, list_voices, synthesize
+from nbduplex.tts import (
+    TTSError,
+    Utterance,
+    espeak,
+    festival,
+    flite,
+    list_voices,
+    pico,
+    synthesize,
+)
 
 TEXT = "Say go in five seconds, and then stop."
 
@@ -200,3 +209,66 @@ def test_flite_missing_binary_is_a_clear_error(monkeypatch):
     assert not flite.available()
     with pytest.raises(TTSError, match="not installed"):
         flite._require()
+
+
+needs_pico = pytest.mark.skipif(not pico.available(), reason="py-nanotts not installed")
+
+
+@needs_pico
+@pytest.mark.parametrize("voice", ["en-US", "en-GB-deep"])
+def test_pico_synthesis_words_level_rate_and_pitch(voice):
+    u = synthesize(TEXT, synth="pico", voice=voice)
+    _check(u, 8)
+    assert u.synth == "pico" and u.timing == "aligned"
+    assert [w for w, _, _ in u.words][:3] == ["Say", "go", "in"]
+    peak = np.abs(u.audio).max()
+    assert 12000 < peak < 32000  # about espeak's level, not clipped
+    # the last word sounds where the alignment puts it, and the comma's pause lies between
+    # "seconds" and "and"
+    w, s, e = u.words[-1]
+    seg = u.audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)].astype(np.float64)
+    assert w == "stop" and np.abs(seg).mean() > 300
+    assert u.words[5][1] - u.words[4][2] > 0.05
+    slow = synthesize(TEXT, synth="pico", voice=voice, rate=110)
+    assert slow.duration > u.duration * 1.2
+    quiet = synthesize(TEXT, synth="pico", voice=voice, amplitude=50)
+    assert np.abs(quiet.audio).max() < peak * 0.7
+    lo = synthesize(TEXT, synth="pico", voice=voice, pitch=0)
+    assert _f0(lo.audio) < _f0(u.audio) * 0.85
+
+
+def _f0(audio: np.ndarray) -> float:
+    """Median autocorrelation pitch (Hz) of the loud 40 ms frames."""
+    x, out = audio.astype(np.float64) / 32768, []
+    for i in range(0, x.size - 640, 320):
+        f = x[i : i + 640]
+        if np.sqrt(np.mean(f**2)) > 0.05:
+            r = np.correlate(f, f, "full")[639:]
+            out.append(SAMPLE_RATE / (40 + np.argmax(r[40:260])))
+    return float(np.median(out))
+
+
+@needs_pico
+def test_pico_voices_and_bad_requests():
+    voices = list_voices("pico")
+    assert voices == ["en-US", "en-US-deep", "en-GB", "en-GB-deep"]
+    assert _f0(synthesize(TEXT, synth="pico", voice="en-US-deep").audio) < 130
+    with pytest.raises(TTSError, match="unknown pico voice"):
+        synthesize("hello", synth="pico", voice="de-DE")
+    with pytest.raises(TTSError, match="empty"):
+        synthesize("  ", synth="pico")
+    u = synthesize("--- hello", synth="pico")  # a token of punctuation only gets no entry
+    assert [w for w, _, _ in u.words] == ["hello"]
+
+
+def test_pico_missing_package_is_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "py_nanotts", None)  # import fails
+    pico._engine.cache_clear()
+    try:
+        assert not pico.available()
+        with pytest.raises(TTSError, match="py-nanotts"):
+            pico.synthesize("hello")
+    finally:
+        pico._engine.cache_clear()

@@ -8,6 +8,10 @@ shaping); `build_dataset` generates them (in parallel processes if asked) and ca
 Channel augmentation: `DataConfig.narrowband` of the scenarios (chosen by their seed) have the
 speech low-passed at 3-4 kHz before room and noise (`ScenarioConfig.bandwidth_hz`), as an
 8 kHz-sampled voice, a telephone or a Bluetooth headset delivers it.
+
+Second synthesiser: `DataConfig.pico_share` of the scenarios (chosen by their seed) are spoken
+by Pico (nbduplex.tts.pico) instead of espeak, so the model hears more than one kind of
+synthetic speech; flite stays unseen.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class DataConfig:
     kind_weights: dict[str, float] | None = None  # relative draw weight per single kind (default 1)
     bc_recovery: float = 0.2  # share of turn-end answers and of pauses after a back-channel
     narrowband: float = 0.0  # share of scenarios whose speech is low-passed at 3-4 kHz
+    pico_share: float = 0.0  # share of scenarios spoken by Pico instead of `synth`
     workers: int = 1  # processes generating scenarios
 
 
@@ -93,6 +98,12 @@ def narrowband_cutoff(seed: int, share: float) -> float | None:
     return float(rng.uniform(3000.0, 4000.0)) if rng.random() < share else None
 
 
+def scenario_synth(seed: int, synth: str, pico_share: float) -> str:
+    """The synthesiser of a training scenario: Pico for a share `pico_share`, by its seed."""
+    rng = np.random.default_rng([int(seed), 17])
+    return "pico" if rng.random() < pico_share else synth
+
+
 def build_dataset(
     data: DataConfig, config: ModelConfig, progress: bool = True
 ) -> list[dict[str, np.ndarray]]:
@@ -107,12 +118,14 @@ def build_dataset(
     )
     key += f"-r{len(config.replies)}-bc{data.bc_recovery:g}"
     key += f"-nb{data.narrowband:g}" if data.narrowband else ""
+    key += f"-pico{data.pico_share:g}" if data.pico_share else ""
     d = root / key
     d.mkdir(parents=True, exist_ok=True)
-    jobs = [
-        (d, *_spec(i, data), data.synth, data.voices, config, data.bc_recovery, data.narrowband)
-        for i in range(data.n_scenarios)
-    ]
+    jobs = []
+    for i in range(data.n_scenarios):
+        kind, seed = _spec(i, data)
+        synth = scenario_synth(seed, data.synth, data.pico_share)
+        jobs.append((d, kind, seed, synth, data.voices, config, data.bc_recovery, data.narrowband))
     bar = dict(total=len(jobs), desc="scenarios", disable=not progress)
     if data.workers <= 1:
         return [_cached_example(j) for j in tqdm(jobs, **bar)]

@@ -80,6 +80,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=DataConfig.narrowband,
         help="share of scenarios with the speech low-passed at 3-4 kHz (channel augmentation)",
     )
+    p.add_argument(
+        "--pico-share",
+        type=float,
+        default=DataConfig.pico_share,
+        help="share of scenarios spoken by Pico instead of espeak (a second synthesiser)",
+    )
     p.add_argument("--d-model", type=int, default=d.model.d_model)
     p.add_argument("--layers", type=int, default=d.model.n_layers)
     p.add_argument("--no-progress", action="store_true")
@@ -136,6 +142,7 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
             workers=getattr(args, "workers", 1),
             bc_recovery=getattr(args, "bc_recovery", DataConfig.bc_recovery),
             narrowband=getattr(args, "narrowband", DataConfig.narrowband),
+            pico_share=getattr(args, "pico_share", DataConfig.pico_share),
         ),
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )

@@ -28,7 +28,9 @@ from nbduplex.model.reader.train import (
     augmentation,
     progress_bar,
     render_cached,
+    synth_seeds,
     training_step,
+    voices_note,
 )
 
 
@@ -142,9 +144,10 @@ class WindowSource:
         `small_config()` network on them (train_window_classifier)."""
         t0 = time.time()
         if data is None:
-            first = self.first_seed + cfg.seed * 1_000_000
-            data = self.build(range(first, first + cfg.scenarios), narrowband=cfg.narrowband,
-                              workers=cfg.workers, progress=progress)  # fmt: skip
+            first, data = self.first_seed + cfg.seed * 1_000_000, []
+            for synth, seeds in synth_seeds(first, cfg.scenarios, cfg.pico_share):
+                data += self.build(seeds, synth, narrowband=cfg.narrowband, workers=cfg.workers,
+                                   progress=progress)  # fmt: skip
         t_data = time.time() - t0
         net, meta = train_window_classifier(data, small_config(), output, n_classes, cfg,
                                             progress)  # fmt: skip
@@ -208,7 +211,7 @@ def train_window_classifier(
         "steps": steps,
         "train_s": round(time.time() - t0, 1),
         "final_loss": round(last, 4),
-        "voices": "espeak training voices",
+        "voices": voices_note(cfg.pico_share),
     }
     return net.eval(), meta
 

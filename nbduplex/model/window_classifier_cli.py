@@ -48,6 +48,8 @@ def build_parser(cmd: ClassifierCommand) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--narrowband", type=float, default=d.narrowband)
+    p.add_argument("--pico-share", type=float, default=d.pico_share,
+                   help="share of training scenarios spoken by Pico instead of espeak")  # fmt: skip
     p.add_argument("--workers", type=int, default=d.workers, help="processes rendering data")
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads for training")
     p.add_argument("--threshold", type=float, default=cmd.threshold, help=cmd.threshold_help)
@@ -82,7 +84,7 @@ def run(cmd: ClassifierCommand, argv: list[str] | None, checkpoint: str | Path |
         raise FileNotFoundError(f"no checkpoint at {path} to add a {cmd.what} to")
     cfg = cmd.config(scenarios=args.scenarios, epochs=args.epochs, seed=args.seed,
                      narrowband=args.narrowband, workers=args.workers,
-                     threads=args.threads)  # fmt: skip
+                     threads=args.threads, pico_share=args.pico_share)  # fmt: skip
     net, meta = cmd.train(cfg, progress=not args.no_progress)
     if args.eval_scenarios:
         meta["eval"] = evaluate_sets(cmd, net, args.threshold, args.eval_scenarios, args.workers)

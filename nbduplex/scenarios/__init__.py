@@ -25,6 +25,7 @@ from nbduplex.scenarios.voices import (
     VoiceParams,
     flite_voices,
     heldout_voices,
+    pico_voices,
     train_voices,
 )
 from nbduplex.scenarios.y4m import write_y4m
@@ -109,6 +110,7 @@ __all__ = [
     "VoiceParams",
     "event_seq",
     "flite_voices",
+    "pico_voices",
     "generate_mixture",
     "generate_scenario",
     "heldout_voices",

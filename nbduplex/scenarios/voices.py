@@ -2,7 +2,8 @@
 
 espeak voices are "<accent>+<variant>". The held-out pool is every voice whose accent or
 variant is in HELDOUT_ACCENTS / HELDOUT_VARIANTS; the training pool is all the others, so the
-two never share an accent or a variant. flite voices (kal, awb, rms, slt, ...) form the
+two never share an accent or a variant. Pico voices (en-US, en-GB, each also deep) are a second
+training synthesiser for the listeners. flite voices (kal, awb, rms, slt, ...) form the
 cross-synthesiser set; festival voices flite does not have (ked) form a development set for
 choosing between models on robustness (never trained on, never the final scores).
 """
@@ -67,6 +68,13 @@ def flite_voices() -> list[str]:
     return list(flite.list_voices()) if flite.available() else []
 
 
+def pico_voices() -> list[str]:
+    """Pico voices for training the listeners (empty when py-nanotts is missing)."""
+    from nbduplex.tts import pico
+
+    return list(pico.list_voices()) if pico.available() else []
+
+
 def festival_voices() -> list[str]:
     """festival voices for the robustness development set (empty when festival is missing)."""
     from nbduplex.tts import festival
@@ -75,19 +83,24 @@ def festival_voices() -> list[str]:
 
 
 def voice_pool(synth: str, voices: list[str] | str | None) -> list[str]:
-    """Resolve a pool: a list, "train", "heldout", or None (train for espeak, all for flite
-    and festival)."""
+    """Resolve a pool: a list, "train", "heldout", or None (train for espeak, all for pico,
+    flite and festival)."""
     if isinstance(voices, list | tuple):
         if not voices:
             raise ValueError("empty voice pool")
         return list(voices)
-    if synth in ("flite", "festival"):
-        pool = flite_voices() if synth == "flite" else festival_voices()
+    others = {
+        "pico": (pico_voices, "pip install py-nanotts"),
+        "flite": (flite_voices, "apt-get install flite"),
+        "festival": (festival_voices, "apt-get install festival festvox-kdlpc16k"),
+    }
+    if synth in others:
+        find, install = others[synth]
+        pool = find()
         if not pool:
             from nbduplex.tts import TTSError
 
-            need = "flite" if synth == "flite" else "festival festvox-kdlpc16k"
-            raise TTSError(f"{synth} is not installed (apt-get install {need})")
+            raise TTSError(f"{synth} is not installed ({install})")
         return pool
     if voices in (None, "train"):
         return train_voices()

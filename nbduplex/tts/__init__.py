@@ -1,5 +1,6 @@
-"""Speech synthesis for scenarios and for the model's voice: espeak-ng (ctypes), flite,
-and festival (a development set only: see nbduplex.tts.festival).
+"""Speech synthesis for scenarios and for the model's voice: espeak-ng (ctypes), Pico (a
+second training synthesiser for the listeners: see nbduplex.tts.pico), flite (never trained on:
+the cross-synthesiser test set) and festival (a development set only: see nbduplex.tts.festival).
 
     from nbduplex.tts import synthesize, list_voices
     u = synthesize("say go in five seconds", synth="espeak", voice="en-us+f3", rate=190)
@@ -15,16 +16,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Protocol
 
-from nbduplex.tts import espeak, festival, flite
+from nbduplex.tts import espeak, festival, flite, pico
 from nbduplex.tts.utterance import TTSError, Utterance
 
-SYNTHS = ("espeak", "flite", "festival")
-DEFAULT_VOICE = {"espeak": "en-us", "flite": "slt", "festival": "ked_diphone"}
+SYNTHS = ("espeak", "pico", "flite", "festival")
+DEFAULT_VOICE = {"espeak": "en-us", "pico": "en-US", "flite": "slt", "festival": "ked_diphone"}
 CACHE_SIZE = 2048  # utterances kept by the synthesis cache
 
 
 class Synthesizer(Protocol):
-    """What a synthesiser module provides (nbduplex.tts.espeak, .flite, .festival)."""
+    """What a synthesiser module provides (nbduplex.tts.espeak, .pico, .flite, .festival)."""
 
     NAME: str
 
@@ -45,6 +46,8 @@ def get_synthesizer(synth: str) -> Synthesizer:
     """The module behind a synthesiser name; TTSError if unknown."""
     if synth == "espeak":
         return espeak
+    if synth == "pico":
+        return pico
     if synth == "flite":
         return flite
     if synth == "festival":
@@ -58,8 +61,8 @@ def available(synth: str) -> bool:
 
 
 def list_voices(synth: str = "espeak") -> list[str]:
-    """Voice names of a synthesiser (espeak: English "<accent>+<variant>"; flite: -lv;
-    festival: those flite does not also have)."""
+    """Voice names of a synthesiser (espeak: English "<accent>+<variant>"; pico: en-US, en-GB
+    and deep-pitched versions; flite: -lv; festival: those flite does not also have)."""
     mod = get_synthesizer(synth)
     return list(mod.list_voices())
 

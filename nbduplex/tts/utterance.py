@@ -19,13 +19,14 @@ class Utterance:
 
     `words` holds (word, start_s, end_s) in seconds from the start of `audio`, monotone and inside
     the audio. `timing` says where the word times came from: "events" (the synthesiser reported
-    them), "segments" (phone durations mapped onto words) or "estimated" (energy heuristics).
+    them), "segments" (phone durations mapped onto words), "aligned" (words spoken one by one,
+    aligned onto the utterance) or "estimated" (energy heuristics).
     The audio array is read-only because utterances are cached and shared.
     """
 
     audio: np.ndarray  # (n,) int16 mono 16 kHz
     words: tuple[tuple[str, float, float], ...]
-    synth: str  # "espeak" | "flite" | "festival"
+    synth: str  # "espeak" | "pico" | "flite" | "festival"
     voice: str  # e.g. "en-us+f3" or "slt"
     text: str = ""
     params: dict[str, float] = field(default_factory=dict)  # rate (wpm), pitch, range, amplitude
@@ -52,7 +53,7 @@ class Utterance:
 
 def check_request(synth: str, text: str, rate: int, pitch: int, pitch_range: int,
                   amplitude: int) -> None:  # fmt: skip
-    """Raise TTSError on empty text or parameters out of range (flite, festival)."""
+    """Raise TTSError on empty text or parameters out of range (pico, flite, festival)."""
     if not isinstance(text, str) or not text.strip():
         raise TTSError("cannot synthesise empty text")
     if not 40 <= rate <= 600 or not 0 <= pitch <= 100 or not 0 <= pitch_range <= 100:

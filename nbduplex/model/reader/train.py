@@ -1,7 +1,8 @@
 """Training and scoring the instruction reader (`nbduplex train-reader`).
 
-Data: `ReaderTrainConfig.scenarios` reader scenarios (data.py) in the training voices, cut by the
-run-time segmenter, rendered in worker processes and cached under ~/.cache/nbduplex/reader.
+Data: `ReaderTrainConfig.scenarios` reader scenarios (data.py) in the training voices (espeak,
+and a share `pico_share` spoken by Pico), cut by the run-time segmenter, rendered in worker
+processes and cached under ~/.cache/nbduplex/reader.
 Training: AdamW with a cosine schedule, batches of similar lengths, SpecAugment-style time and
 frequency masks; the loss is the template's cross-entropy plus each used slot's.
 """
@@ -41,6 +42,7 @@ class ReaderTrainConfig:
     threads: int = 1  # torch intra-op threads while training
     warp_spread: float = 0.25  # augmentation: random time / mel-axis stretch, 1 +- this
     mel_blur: float = 2.0  # augmentation: random blur along the mel axis, sigma up to this (bins)
+    pico_share: float = 0.0  # share of the training scenarios spoken by Pico instead of espeak
 
     def to_dict(self) -> dict:
         """JSON-able dict."""
@@ -81,6 +83,22 @@ def build_crops(
     path = cache_dir() / name if cache and not isinstance(voices, list) else None
     jobs = [(s, synth, voices, narrowband) for s in seeds]
     return render_cached(path, _scenario_crops, jobs, workers, progress)
+
+
+def synth_seeds(first: int, n: int, pico_share: float) -> list[tuple[str, range]]:
+    """The training scenarios' (synthesiser, seeds): the last round(n * pico_share) of the seeds
+    first..first + n are spoken by Pico, the others by espeak."""
+    if not 0.0 <= pico_share <= 1.0:
+        raise ValueError(f"pico_share must be in [0, 1], got {pico_share}")
+    k = round(n * pico_share)
+    sets = [("espeak", range(first, first + n - k)), ("pico", range(first + n - k, first + n))]
+    return [(synth, seeds) for synth, seeds in sets if len(seeds)]
+
+
+def voices_note(pico_share: float) -> str:
+    """What the training voices were, for a checkpoint's meta."""
+    note = "espeak training voices"
+    return f"{note} + Pico ({pico_share:.0%} of the scenarios)" if pico_share else note
 
 
 def render_cached(path: Path | None, fn, jobs: list, workers: int, progress: bool) -> list:
@@ -239,9 +257,10 @@ def train_reader(
     rng = np.random.default_rng(cfg.seed)
     t0 = time.time()
     if data is None:
-        seeds = range(cfg.seed * 1_000_000, cfg.seed * 1_000_000 + cfg.scenarios)
-        data = build_crops(seeds, narrowband=cfg.narrowband, workers=cfg.workers,
-                           progress=progress)  # fmt: skip
+        data = []
+        for synth, seeds in synth_seeds(cfg.seed * 1_000_000, cfg.scenarios, cfg.pico_share):
+            data += build_crops(seeds, synth, narrowband=cfg.narrowband, workers=cfg.workers,
+                                progress=progress)  # fmt: skip
     t_data = time.time() - t0
     net = ReaderNet(ReaderConfig())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -266,7 +285,7 @@ def train_reader(
         "data_s": round(t_data, 1),
         "wall_s": round(time.time() - t0, 1),
         "final_loss": round(last, 4),
-        "voices": "espeak training voices",
+        "voices": voices_note(cfg.pico_share),
     }
     return net.eval(), meta
 
