@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from nbduplex.microturn import MICROTURN_S
@@ -96,6 +97,7 @@ def plot_timeline(
     a = lanes["action"]
     _action_strip(a, rows, actions)
     held = _held_marks(a, rows)
+    overridden = _listener_marks(a, rows)
     a.set_ylim(0, 1)
     a.set_ylabel("action", rotation=0, ha="right", va="center")
 
@@ -125,6 +127,8 @@ def plot_timeline(
     handles = [Patch(color=_color(act), label=act) for act in actions]
     if held:
         handles.append(Patch(facecolor="none", edgecolor="k", hatch="////", label=HELD_LABEL))
+    if overridden:
+        handles.append(Line2D([], [], color="k", marker="v", ls="none", label=LISTENER_LABEL))
     lanes["user"].legend(
         handles=handles,
         ncol=len(handles),
@@ -150,6 +154,22 @@ def _held_marks(a: Axes, rows: list[dict[str, Any]]) -> bool:
         a.broken_barh(held, (0.0, 1.0), facecolors="none", edgecolors="k", hatch="////",
                       linewidth=0.0)  # fmt: skip
     return bool(held)
+
+
+LISTENER_LABEL = "set by a listener"
+
+
+def _listener_marks(a: Axes, rows: list[dict[str, Any]]) -> bool:
+    """A marker over the micro-turns whose action a listener set, not the transformer's own
+    probabilities (the probs lane shows those): a cue word the spotter heard, a held answer
+    taken up, an acknowledgement the user talked over; True when there were any."""
+    keys = ("pending_answer", "acknowledgement_cut")
+    ts = [r["t"] + MICROTURN_S / 2 for r in rows
+          if (info := r.get("info") or {}).get("words_from") == "cue"
+          or any(info.get(k) for k in keys)]  # fmt: skip
+    if ts:
+        a.plot(ts, [0.85] * len(ts), "v", color="k", markersize=5, clip_on=False)
+    return bool(ts)
 
 
 def _text_labels(
