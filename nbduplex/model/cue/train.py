@@ -1,8 +1,9 @@
 """Training and scoring the cue spotter (`nbduplex train-cue`).
 
 Data: `CueTrainConfig.scenarios` scenarios (two in three CueSpeak, data.kind_of) in the training
-voices, a share through a narrowband channel, rendered in worker processes and cached under
-~/.cache/nbduplex/cue. Training: window_classifier.train_window_classifier.
+voices, a quarter of them spoken by Pico, a share through a narrowband channel, rendered in
+worker processes and cached under ~/.cache/nbduplex/cue. Training:
+window_classifier.train_window_classifier.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class CueTrainConfig(WindowTrainConfig):
     epochs: int = 8
     warp_spread: float = 0.25  # the reader's augmentation (session 8: helps other synthesisers)
     mel_blur: float = 2.0
+    pico_share: float = 0.25  # session 9: a second synthesiser (flite cue words heard 0.24 -> 0.56)
 
 
 build_windows = SOURCE.build
