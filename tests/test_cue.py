@@ -11,6 +11,7 @@ from nbduplex.model.cue.spotter import CueSpotter
 from nbduplex.model.reader.network import ReaderNet, log_mel
 from nbduplex.model.window_classifier import small_config
 from nbduplex.scenarios import generate_scenario
+from nbduplex.tts import flite
 
 
 def _typed_cuespeak(first: int = 10_000):
@@ -170,3 +171,23 @@ def test_the_shipped_spotter_hears_cue_words_in_unseen_scenarios():
     got = score(net, ws, threshold)
     assert got["cue_windows"] >= 10 and got["heard"] >= 0.7, got
     assert got["false_alarm"] <= 0.05 and got["wrong_cue"] <= 0.1, got
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not flite.available(), reason="flite not installed")
+def test_the_shipped_spotter_hears_cue_words_in_an_unseen_synthesiser():
+    """flite was never trained on. The spotter trained with a second synthesiser (Pico) hears
+    most of its cue-word windows at p >= 0.5 (on these seeds 0.79; the session-8 spotter,
+    trained on espeak alone, 0.40) and about half at the shipped threshold, with few false
+    alarms."""
+    from nbduplex.model import load_model
+    from nbduplex.model.cue.train import score
+
+    net, threshold = load_model(device="cpu").cue
+    ws = [w for s in range(41_000, 41_016)
+          for w in windows(generate_scenario("cuespeak", s, synth="flite", frames_per_turn=0),
+                           np.random.default_rng(s))]  # fmt: skip
+    assert score(net, ws, 0.5)["heard"] >= 0.6
+    got = score(net, ws, threshold)
+    assert got["cue_windows"] >= 50 and got["heard"] >= 0.35, got
+    assert got["false_alarm"] <= 0.03, got
