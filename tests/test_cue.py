@@ -127,6 +127,35 @@ def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenari
     assert not any("p_cue" in r["info"] for r in off)
 
 
+def test_a_pause_shorter_than_the_window_does_not_make_an_old_cue_word_new():
+    """With the reader's VAD: the instruction's cue word is still in the spotter's window when
+    the user speaks again after a short pause, so the high reading then is no rising edge; after
+    a pause as long as the window it is clear and the next high reading is a fresh cue."""
+    from nbduplex.microturn import MicroTurn
+    from nbduplex.model import load_model
+    from nbduplex.model.policy import CUE_ARM_TURNS, InteractionModelPolicy, _ArmedCue
+
+    policy = InteractionModelPolicy(load_model(device="cpu"), attribution=False)
+    turn = MicroTurn(0, np.zeros(CHUNK_SAMPLES, np.int16))
+
+    def fired(script: list[float | None]) -> list[int]:
+        """Micro-turns where the word was said; None: the VAD heard no speech then."""
+        policy._cues = {"banana": _ArmedCue("yes", age=CUE_ARM_TURNS)}
+        policy._since_speech, out, heard = 0, [], 0.0
+        for k, p in enumerate(script):
+            policy._since_speech = 0 if p is not None else policy._since_speech + 1
+            heard = heard if p is None else p  # in a pause the window keeps the last words
+            policy.cue.p_cue = lambda word, p=heard: p
+            if policy._listen_for_cues(turn, {}) == "yes":
+                out.append(k)
+        return out
+
+    window = WINDOW_SAMPLES // CHUNK_SAMPLES  # micro-turns
+    short, long = [None] * (window - 1), [None] * window
+    assert fired([0.99, 0.99] + short + [0.99, 0.99, 0.1, 0.99]) == [window + 4]
+    assert fired([0.99, 0.99] + long + [0.99, 0.1]) == [window + 2]
+
+
 def test_train_cue_command_puts_a_spotter_into_a_checkpoint(tmp_path, monkeypatch):
     import shutil
 

@@ -47,7 +47,9 @@ micro-turns later, the model interjects X in the micro-turn where the spotter st
 (p(Y) crosses its threshold from below: the instruction itself ends with Y), `info["p_cue"]`,
 `info["cue_heard"]`, `words_from` "cue"; then it ignores Y for `CUE_QUIET_TURNS`. It reads only
 while the reader's VAD heard the user in the last `CUE_SPEECH_TURNS` micro-turns (a cue word
-ends in speech). An answer it would have given then waits (pending, as above). The model's own
+ends in speech). A pause counts as the reading falling only once it is `CUE_CLEAR_TURNS` long
+(the spotter's whole window): after a shorter one the window still holds the words before it,
+so the instruction's own cue word is not heard anew when the user goes on. An answer it would have given then waits (pending, as above). The model's own
 interjections stay: the spotter adds the cues it did not hear.
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
@@ -67,6 +69,7 @@ import torch
 from nbduplex.decision import Action, Decision
 from nbduplex.microturn import MICROTURN_S, MicroTurn, TextEvent
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
+from nbduplex.model.cue.data import WINDOW_S
 from nbduplex.model.cue.spotter import CueSpotter
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
@@ -77,6 +80,7 @@ from nbduplex.scenarios.commands import parse
 CUE_ARM_TURNS = 3  # a cue said in the instruction itself has left the spotter's window by then
 CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
 CUE_SPEECH_TURNS = 3  # the spotter reads only if the reader's VAD heard speech this recently
+CUE_CLEAR_TURNS = round(WINDOW_S / MICROTURN_S)  # a pause this long clears the spotter's window
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
@@ -149,6 +153,7 @@ class InteractionModelPolicy:
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueSpotter(*found) if found else None
+        self.cue_clear_turns = CUE_CLEAR_TURNS
         self.acknowledgement = acknowledgement  # said when delegating ("": nothing)
         self._stream = None
         self.reset()
@@ -299,7 +304,11 @@ class InteractionModelPolicy:
             # a cue word ends in speech: after CUE_SPEECH_TURNS of silence there is none to
             # hear (and a read's few ms are saved); without a reader there is no VAD
             silent = self.reader is not None and self._since_speech >= CUE_SPEECH_TURNS
-            info["p_cue"] = p = 0.0 if silent else self.cue.p_cue(cue)
+            if silent:  # the window is clear of the last cue only after a long enough silence
+                info["p_cue"] = 0.0
+                armed.ready |= self._since_speech >= self.cue_clear_turns
+                continue
+            info["p_cue"] = p = self.cue.p_cue(cue)
             if p < self.cue.threshold:
                 armed.ready = True
                 continue
