@@ -178,13 +178,14 @@ def test_timeline_marks_actions_set_by_a_listener() -> None:
     trace = Trace(meta={"policy": "test"})
     silence = np.zeros(CHUNK_SAMPLES, np.int16)
     infos = {2: {"words_from": "cue", "cue_heard": "banana"}, 5: {"pending_answer": True},
-             7: {"words_from": "decoder"}}  # fmt: skip
-    for k in range(10):
-        act = {2: "interject", 5: "respond", 7: "respond"}.get(k, "listen")
+             7: {"words_from": "decoder"}, 9: {"answered_silence": True}}  # fmt: skip
+    for k in range(12):
+        act = {2: "interject", 5: "respond", 7: "respond", 9: "respond"}.get(k, "listen")
         trace.append(MicroTurn(k, silence), Decision(act, info=infos.get(k, {})), silence)
     fig = plot_timeline(trace)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert LISTENER_LABEL in legend
     marks = [ln for ln in fig.axes[2].lines if ln.get_marker() == "v"]
     assert len(marks) == 1
-    assert list(marks[0].get_xdata()) == pytest.approx([0.5, 1.1])  # the cue and the held answer
+    # the cue, the held answer and the answered silence
+    assert list(marks[0].get_xdata()) == pytest.approx([0.5, 1.1, 1.9])

@@ -16,6 +16,7 @@ from nbduplex.model.location import DEFAULT_CHECKPOINT
 from nbduplex.scenarios import generate_scenario
 from nbduplex.scenarios.scenario import Scenario
 from nbduplex.session import Session
+from nbduplex.tts import flite
 
 pytestmark = pytest.mark.slow
 SEEDS = (10_000, 10_001, 10_002)  # the evaluation seeds (held-out voices, never trained on)
@@ -112,3 +113,34 @@ def test_delegations_are_acknowledged_and_the_user_can_talk_over_the_acknowledge
     actions = [policy.step(MicroTurn(k, c, model_speaking=True)) for k, c in enumerate(chunks)]
     cut = [k for k, d in enumerate(actions) if d.info.get("acknowledgement_cut")]
     assert cut and 5 <= cut[0] <= 8 and actions[cut[0]].action.value == "yield"
+
+
+
+@pytest.mark.skipif(not flite.available(), reason="flite not installed")
+def test_a_turn_end_the_transformer_misses_is_answered_after_a_long_silence():
+    """flite (never trained on), seed 10000: the transformer lets the first turn end pass; with
+    `answer_silence_turns` the policy answers it once the user has been silent that long, still
+    inside FD-bench's 3 s window, and only there: nothing had answered since. Not after a typed
+    instruction, while its task runs (training voices, seed 30007: the user thinks aloud)."""
+    from nbduplex.model.policy import SILENCE_ANSWER_TURNS
+
+    sc = generate_scenario("turn_taking", 10_000, synth="flite")
+    plain = list(Session(sc.source(), load_policy(), realtime=False).run().rows)  # off by default
+    policy = load_policy(answer_silence_turns=SILENCE_ANSWER_TURNS)
+    rows = list(Session(sc.source(), policy, realtime=False).run().rows)
+    silence = [r for r in rows if r["info"].get("answered_silence")]
+    assert silence and all(r["action"] == "respond" and len(r["text"].split()) >= 3 for r in silence)
+    for r in silence:
+        end = max(e for e in sc.labels.turn_ends if e < r["t"])
+        # the micro-turn holding the user's last words, then SILENCE_ANSWER_TURNS silent ones
+        assert (SILENCE_ANSWER_TURNS - 1) * MICROTURN_S <= r["t"] - end <= 2.6
+        assert all(p["action"] == "listen" for p in rows if end < p["t"] < r["t"])
+    assert sum(_turn_tor(plain, sc)) < sum(_turn_tor(rows, sc))  # more turn ends taken
+    assert not any(r["info"].get("answered_silence") for r in plain)
+
+    sc = generate_scenario("timespeak", 30_007)
+    (ins,), (due,) = sc.labels.instructions, sc.labels.expected
+    assert ins.channel == "typed" and any(s.role == "narrative" for s in sc.labels.speech)
+    rows = list(Session(sc.source(), policy, realtime=False).run().rows)
+    assert not any(r["info"].get("answered_silence") for r in rows)
+    assert any(r["text"] == due.text and abs(r["t"] - due.t) <= 0.6 for r in rows)

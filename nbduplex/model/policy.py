@@ -41,6 +41,14 @@ the user stays silent all that time (per the reader's VAD), the model takes the 
 (`info["pending_answer"]`); if the user speaks again, it is dropped. So a turn end misread as
 a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
+Answering a silence (opt-in, `answer_silence_turns` > 0; `SILENCE_ANSWER_TURNS` = 9, 1.8 s,
+is longer than the training recipe's mid-turn pauses): with the reader (its VAD), when the user
+spoke (anything but an instruction the reader read), nothing answered, and then that many
+micro-turns passed in silence, the model responds (`info["answered_silence"]`). It catches turn
+ends the transformer lets pass. It stays quiet for `INSTRUCTED_QUIET_TURNS` (10 s) after an
+instruction (typed or read): an answer then would run over the instructed word, count or cue.
+Off by default: see the model card for what it gained and cost.
+
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it; from `CUE_ARM_TURNS`
 micro-turns later, the model interjects X in the micro-turn where the spotter starts hearing Y
@@ -81,6 +89,8 @@ CUE_ARM_TURNS = 3  # a cue said in the instruction itself has left the spotter's
 CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
 CUE_SPEECH_TURNS = 3  # the spotter reads only if the reader's VAD heard speech this recently
 CUE_CLEAR_TURNS = round(WINDOW_S / MICROTURN_S)  # a pause this long clears the spotter's window
+SILENCE_ANSWER_TURNS = 9  # a good `answer_silence_turns`: longer than the recipe's pauses
+INSTRUCTED_QUIET_TURNS = 50  # ... but not this soon after an instruction (its task is running)
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
@@ -119,6 +129,7 @@ class InteractionModelPolicy:
         pending_turns: int = 7,
         spot_cues: bool = True,
         acknowledgement: str = ACKNOWLEDGEMENT,
+        answer_silence_turns: int = 0,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -154,6 +165,7 @@ class InteractionModelPolicy:
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueSpotter(*found) if found else None
         self.cue_clear_turns = CUE_CLEAR_TURNS
+        self.answer_silence_turns = int(answer_silence_turns)  # 0: never answer a silence
         self.acknowledgement = acknowledgement  # said when delegating ("": nothing)
         self._stream = None
         self.reset()
@@ -171,6 +183,8 @@ class InteractionModelPolicy:
             self.cue.reset()
         self._cues: dict[str, _ArmedCue] = {}  # cue word -> what to say when it is heard
         self._since_speech = CUE_SPEECH_TURNS  # micro-turns since the VAD last heard the user
+        self._unanswered = False  # the user spoke (not an instruction) and the model has not acted
+        self._since_instruction = INSTRUCTED_QUIET_TURNS  # micro-turns since the last instruction
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
@@ -202,10 +216,15 @@ class InteractionModelPolicy:
             self.turn_end.push(turn.audio)
         if heard is not None:  # the model reads instructions; it cannot parse spoken ones
             turn = turn.with_(text=(*turn.text, TextEvent("user", heard.typed)))
+        if self.reader is not None:
+            speaks = self._user_speaks(0.5, 1)
+            self._since_speech = 0 if speaks else self._since_speech + 1
+            self._unanswered = (self._unanswered or speaks and not turn.model_speaking) and not heard
+            instructed = any(e.role == "user" and e.text and parse(e.text) for e in turn.text)
+            self._since_instruction = 0 if instructed else self._since_instruction + 1
         if self.cue is not None:
             self.cue.push(turn.audio)
             self._arm_cues(turn)
-            self._since_speech = 0 if self._user_speaks(0.5, 1) else self._since_speech + 1
         acking = self._acking = self._acking and turn.model_speaking
         if acking:  # the transformer was trained on silent delegations: it hears no ack
             said = TextEvent("model", self.acknowledgement)
@@ -229,7 +248,10 @@ class InteractionModelPolicy:
             if action in (Action.RESPOND, Action.DELEGATE) and self.turn_end is not None:
                 self._pending = (action, self.pending_turns)  # answered after the word
             action = Action.INTERJECT
+        if action is Action.LISTEN and self._answers_silence(turn):
+            action, info["answered_silence"] = Action.RESPOND, True
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
+        self._unanswered &= action not in (*speech, Action.DELEGATE)
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
@@ -283,6 +305,14 @@ class InteractionModelPolicy:
             return action
         info["held_in_pause"] = True
         return Action.LISTEN
+
+    def _answers_silence(self, turn: MicroTurn) -> bool:
+        """The user spoke, then fell silent for `silence_answer_turns` micro-turns (longer than
+        the mid-turn pauses of the training recipe), and nothing answered: the model does."""
+        n = self.answer_silence_turns
+        quiet = not (turn.model_speaking or self._acking or self._pending)
+        free = self._since_instruction >= INSTRUCTED_QUIET_TURNS  # no task of its own running
+        return bool(n) and self._unanswered and quiet and free and self._since_speech >= n
 
     def _arm_cues(self, turn: MicroTurn) -> None:
         """Arm the spotter for each "say X when I say Y" the user typed or said this micro-turn."""

@@ -162,8 +162,9 @@ LISTENER_LABEL = "set by a listener"
 def _listener_marks(a: Axes, rows: list[dict[str, Any]]) -> bool:
     """A marker over the micro-turns whose action a listener set, not the transformer's own
     probabilities (the probs lane shows those): a cue word the spotter heard, a held answer
-    taken up, an acknowledgement the user talked over; True when there were any."""
-    keys = ("pending_answer", "acknowledgement_cut")
+    taken up, a silence answered, an acknowledgement the user talked over; True when there were
+    any."""
+    keys = ("pending_answer", "answered_silence", "acknowledgement_cut")
     ts = [r["t"] + MICROTURN_S / 2 for r in rows
           if (info := r.get("info") or {}).get("words_from") == "cue"
           or any(info.get(k) for k in keys)]  # fmt: skip
