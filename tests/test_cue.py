@@ -89,14 +89,15 @@ def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenari
     before CUE_ARM_TURNS, never twice within CUE_QUIET_TURNS; with the reader's VAD, silent
     micro-turns are not read; a deaf spotter adds nothing."""
     from nbduplex.model import load_model
-    from nbduplex.model.policy import CUE_ARM_TURNS, CUE_QUIET_TURNS, InteractionModelPolicy
+    from nbduplex.model.cue.listener import CUE_ARM_TURNS, CUE_QUIET_TURNS
+    from nbduplex.model.policy import InteractionModelPolicy
 
     model = load_model(device="cpu")
     ins = cue_scenario.labels.instructions[0]
     model.cue = (_net(), 0.5)
     policy = InteractionModelPolicy(model, attribution=False)
     script = iter([0.9] * 3 + [0.1, 0.9, 0.9, 0.9, 0.2] + [0.1, 0.95] * 10 + [0.0] * 500)
-    policy.cue.p_cue = lambda word: next(script) if word == ins.cue else 0.0
+    policy.cue.spotter.p_cue = lambda word: next(script) if word == ins.cue else 0.0
     policy.reader = None  # no VAD: every micro-turn is read (the instruction is typed)
     rows = _rows(policy, cue_scenario)
     armed = max(r["t"] for r in rows if r["t"] <= ins.t + 1e-6)  # the text arrives then
@@ -115,7 +116,7 @@ def test_policy_says_the_instructed_word_on_a_rising_edge_of_the_cue(cue_scenari
         last = i
 
     gated = InteractionModelPolicy(model, attribution=False)
-    gated.cue.p_cue = lambda word: 1.0
+    gated.cue.spotter.p_cue = lambda word: 1.0
     tail = _rows(gated, cue_scenario)[-4:]  # the scenario ends in silence: nothing to read
     assert all(r["info"]["p_cue"] == 0.0 for r in tail)
 
@@ -131,22 +132,19 @@ def test_a_pause_shorter_than_the_window_does_not_make_an_old_cue_word_new():
     """With the reader's VAD: the instruction's cue word is still in the spotter's window when
     the user speaks again after a short pause, so the high reading then is no rising edge; after
     a pause as long as the window it is clear and the next high reading is a fresh cue."""
-    from nbduplex.microturn import MicroTurn
-    from nbduplex.model import load_model
-    from nbduplex.model.policy import CUE_ARM_TURNS, InteractionModelPolicy, _ArmedCue
+    from nbduplex.model.cue.listener import CUE_ARM_TURNS, ArmedCue, CueListener
 
-    policy = InteractionModelPolicy(load_model(device="cpu"), attribution=False)
-    turn = MicroTurn(0, np.zeros(CHUNK_SAMPLES, np.int16))
+    listener = CueListener(CueSpotter(_net(), threshold=0.5))
 
     def fired(script: list[float | None]) -> list[int]:
         """Micro-turns where the word was said; None: the VAD heard no speech then."""
-        policy._cues = {"banana": _ArmedCue("yes", age=CUE_ARM_TURNS)}
-        policy._since_speech, out, heard = 0, [], 0.0
+        listener.armed = {"banana": ArmedCue("yes", age=CUE_ARM_TURNS)}
+        since, out, heard = 0, [], 0.0
         for k, p in enumerate(script):
-            policy._since_speech = 0 if p is not None else policy._since_speech + 1
+            since = 0 if p is not None else since + 1
             heard = heard if p is None else p  # in a pause the window keeps the last words
-            policy.cue.p_cue = lambda word, p=heard: p
-            if policy._listen_for_cues(turn, {}) == "yes":
+            listener.spotter.p_cue = lambda word, p=heard: p
+            if listener.listen(since, False, {}) == "yes":
                 out.append(k)
         return out
 

@@ -115,7 +115,6 @@ def test_delegations_are_acknowledged_and_the_user_can_talk_over_the_acknowledge
     assert cut and 5 <= cut[0] <= 8 and actions[cut[0]].action.value == "yield"
 
 
-
 @pytest.mark.skipif(not flite.available(), reason="flite not installed")
 def test_a_turn_end_the_transformer_misses_is_answered_after_a_long_silence():
     """flite (never trained on), seed 10000: the transformer lets the first turn end pass; with
@@ -129,7 +128,9 @@ def test_a_turn_end_the_transformer_misses_is_answered_after_a_long_silence():
     policy = load_policy(answer_silence_turns=SILENCE_ANSWER_TURNS)
     rows = list(Session(sc.source(), policy, realtime=False).run().rows)
     silence = [r for r in rows if r["info"].get("answered_silence")]
-    assert silence and all(r["action"] == "respond" and len(r["text"].split()) >= 3 for r in silence)
+    assert silence and all(
+        r["action"] == "respond" and len(r["text"].split()) >= 3 for r in silence
+    )
     for r in silence:
         end = max(e for e in sc.labels.turn_ends if e < r["t"])
         # the micro-turn holding the user's last words, then SILENCE_ANSWER_TURNS silent ones

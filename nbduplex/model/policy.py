@@ -50,15 +50,11 @@ instruction (typed or read): an answer then would run over the instructed word, 
 Off by default: see the model card for what it gained and cost.
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
-instruction "say X when I say Y" (typed, or heard by the reader) arms it; from `CUE_ARM_TURNS`
-micro-turns later, the model interjects X in the micro-turn where the spotter starts hearing Y
-(p(Y) crosses its threshold from below: the instruction itself ends with Y), `info["p_cue"]`,
-`info["cue_heard"]`, `words_from` "cue"; then it ignores Y for `CUE_QUIET_TURNS`. It reads only
-while the reader's VAD heard the user in the last `CUE_SPEECH_TURNS` micro-turns (a cue word
-ends in speech). A pause counts as the reading falling only once it is `CUE_CLEAR_TURNS` long
-(the spotter's whole window): after a shorter one the window still holds the words before it,
-so the instruction's own cue word is not heard anew when the user goes on. An answer it would have given then waits (pending, as above). The model's own
-interjections stay: the spotter adds the cues it did not hear.
+instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model
+interjects X where the spotter starts hearing Y (`model/cue/listener.py` says when, using the
+reader's VAD): `info["p_cue"]`, `info["cue_heard"]`, `words_from` "cue". An answer it would
+have given then waits (pending, as above). The model's own interjections stay: the spotter adds
+the cues it did not hear.
 
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
@@ -70,14 +66,13 @@ so attention mass cannot separate it from the modality it rides on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
 from nbduplex.decision import Action, Decision
 from nbduplex.microturn import MICROTURN_S, MicroTurn, TextEvent
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
-from nbduplex.model.cue.data import WINDOW_S
+from nbduplex.model.cue.listener import CUE_SPEECH_TURNS, CueListener
 from nbduplex.model.cue.spotter import CueSpotter
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
@@ -85,10 +80,6 @@ from nbduplex.model.reader.reader import InstructionReader
 from nbduplex.model.turn_end.detector import TurnEndDetector
 from nbduplex.scenarios.commands import parse
 
-CUE_ARM_TURNS = 3  # a cue said in the instruction itself has left the spotter's window by then
-CUE_QUIET_TURNS = 5  # after saying the word, the same cue is ignored this long
-CUE_SPEECH_TURNS = 3  # the spotter reads only if the reader's VAD heard speech this recently
-CUE_CLEAR_TURNS = round(WINDOW_S / MICROTURN_S)  # a pause this long clears the spotter's window
 SILENCE_ANSWER_TURNS = 9  # a good `answer_silence_turns`: longer than the recipe's pauses
 INSTRUCTED_QUIET_TURNS = 50  # ... but not this soon after an instruction (its task is running)
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
@@ -96,16 +87,6 @@ AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
 ACK_P_END = 0.9  # ... only when the turn-end detector is this sure the user has finished
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
-
-
-@dataclass
-class _ArmedCue:
-    """A CueSpeak instruction being listened for."""
-
-    word: str  # what to say when the cue is heard
-    age: int = 0  # micro-turns since the instruction
-    quiet: int = 0  # micro-turns left in which the cue is ignored (it was just answered)
-    ready: bool = False  # the spotter has heard the cue below its threshold since
 
 
 class InteractionModelPolicy:
@@ -163,8 +144,7 @@ class InteractionModelPolicy:
         self.turn_end = TurnEndDetector(*found) if found else None
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
         found = getattr(model, "cue", None) if spot_cues else None
-        self.cue = CueSpotter(*found) if found else None
-        self.cue_clear_turns = CUE_CLEAR_TURNS
+        self.cue = CueListener(CueSpotter(*found)) if found else None
         self.answer_silence_turns = int(answer_silence_turns)  # 0: never answer a silence
         self.acknowledgement = acknowledgement  # said when delegating ("": nothing)
         self._stream = None
@@ -181,7 +161,6 @@ class InteractionModelPolicy:
             self.turn_end.reset()
         if self.cue is not None:
             self.cue.reset()
-        self._cues: dict[str, _ArmedCue] = {}  # cue word -> what to say when it is heard
         self._since_speech = CUE_SPEECH_TURNS  # micro-turns since the VAD last heard the user
         self._unanswered = False  # the user spoke (not an instruction) and the model has not acted
         self._since_instruction = INSTRUCTED_QUIET_TURNS  # micro-turns since the last instruction
@@ -219,12 +198,12 @@ class InteractionModelPolicy:
         if self.reader is not None:
             speaks = self._user_speaks(0.5, 1)
             self._since_speech = 0 if speaks else self._since_speech + 1
-            self._unanswered = (self._unanswered or speaks and not turn.model_speaking) and not heard
+            heard_user = speaks and not turn.model_speaking
+            self._unanswered = (self._unanswered or heard_user) and heard is None
             instructed = any(e.role == "user" and e.text and parse(e.text) for e in turn.text)
             self._since_instruction = 0 if instructed else self._since_instruction + 1
         if self.cue is not None:
-            self.cue.push(turn.audio)
-            self._arm_cues(turn)
+            self.cue.push(turn.audio, turn.text)
         acking = self._acking = self._acking and turn.model_speaking
         if acking:  # the transformer was trained on silent delegations: it hears no ack
             said = TextEvent("model", self.acknowledgement)
@@ -243,7 +222,11 @@ class InteractionModelPolicy:
             action, info["acknowledgement_cut"] = Action.YIELD, True  # the user speaks over it
         if self.turn_end is not None:
             action = self._check_turn_end(action, turn, info)
-        cue_word = self._listen_for_cues(turn, info) if self.cue is not None else None
+        cue_word = None
+        if self.cue is not None:  # without a reader there is no VAD: every micro-turn is read
+            since = self._since_speech if self.reader is not None else None
+            busy = turn.model_speaking or self._spoke_last_turn
+            cue_word = self.cue.listen(since, busy, info)
         if cue_word is not None:
             if action in (Action.RESPOND, Action.DELEGATE) and self.turn_end is not None:
                 self._pending = (action, self.pending_turns)  # answered after the word
@@ -262,9 +245,8 @@ class InteractionModelPolicy:
             text = self._spell(out.hidden[0, 0], action) if self.words == "decoder" else ""
             info["words_from"] = "decoder" if text else "head"
             text = text or self._words(out.reply_logits[0, 0], action)
-            for armed in self._cues.values():  # the model said an armed word by itself
-                if action is Action.INTERJECT and armed.word == text:
-                    armed.quiet = CUE_QUIET_TURNS
+            if action is Action.INTERJECT and self.cue is not None:
+                self.cue.model_said(text)
         elif action is Action.DELEGATE:
             # no typed text: the session hands the agent the user's recent audio to transcribe
             task = self._last_user_text or None
@@ -313,40 +295,6 @@ class InteractionModelPolicy:
         quiet = not (turn.model_speaking or self._acking or self._pending)
         free = self._since_instruction >= INSTRUCTED_QUIET_TURNS  # no task of its own running
         return bool(n) and self._unanswered and quiet and free and self._since_speech >= n
-
-    def _arm_cues(self, turn: MicroTurn) -> None:
-        """Arm the spotter for each "say X when I say Y" the user typed or said this micro-turn."""
-        for e in turn.text:
-            command = parse(e.text) if e.role == "user" and e.text else None
-            if command is not None and command.template == "when":
-                self._cues[command.cue] = _ArmedCue(command.word)
-
-    def _listen_for_cues(self, turn: MicroTurn, info: dict) -> str | None:
-        """The word to say now because the spotter heard its cue (None: no cue heard). A cue
-        fires on a rising edge: the spotter must have heard it below the threshold since the
-        instruction (which itself ends with the cue word) or since it last fired."""
-        said = None
-        for cue, armed in self._cues.items():
-            armed.age += 1
-            armed.quiet = max(0, armed.quiet - 1)
-            if armed.age <= CUE_ARM_TURNS:
-                continue
-            # a cue word ends in speech: after CUE_SPEECH_TURNS of silence there is none to
-            # hear (and a read's few ms are saved); without a reader there is no VAD
-            silent = self.reader is not None and self._since_speech >= CUE_SPEECH_TURNS
-            if silent:  # the window is clear of the last cue only after a long enough silence
-                info["p_cue"] = 0.0
-                armed.ready |= self._since_speech >= self.cue_clear_turns
-                continue
-            info["p_cue"] = p = self.cue.p_cue(cue)
-            if p < self.cue.threshold:
-                armed.ready = True
-                continue
-            busy = turn.model_speaking or self._spoke_last_turn
-            if armed.ready and not (said or armed.quiet or busy):
-                said, armed.quiet, armed.ready = armed.word, CUE_QUIET_TURNS, False
-                info["cue_heard"] = cue
-        return said
 
     def _user_speaks(self, p: float = RESUME_P, frames: int = RESUME_FRAMES) -> bool:
         """The reader's VAD heard the user in this micro-turn: at least `frames` frames with
