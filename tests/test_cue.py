@@ -182,6 +182,34 @@ def test_train_cue_command_puts_a_spotter_into_a_checkpoint(tmp_path, monkeypatc
     assert kept["reader"] and kept["turn_end"]  # the other listeners stay in the file
 
 
+def test_fine_tune_starts_from_the_checkpoints_spotter(tmp_path, monkeypatch):
+    """--fine-tune trains the spotter already in the checkpoint (with a vanishing learning rate
+    it comes back unchanged); a checkpoint without one is a clear error."""
+    import shutil
+
+    import torch
+
+    from nbduplex.model.cue.train_cli import train_cue_main
+    from nbduplex.model.location import DEFAULT_CHECKPOINT
+
+    ckpt = tmp_path / "model.pt"
+    shutil.copy(DEFAULT_CHECKPOINT, ckpt)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    before = torch.load(ckpt, weights_only=False)["cue"]["model"]
+    argv = ["--checkpoint", str(ckpt), "--scenarios", "4", "--epochs", "1", "--lr", "1e-12",
+            "--eval-scenarios", "0", "--workers", "1", "--fine-tune", "--no-progress"]  # fmt: skip
+    train_cue_main(argv)
+    entry = torch.load(ckpt, weights_only=False)["cue"]
+    assert entry["meta"]["train"]["fine_tune"] and entry["meta"]["train"]["lr"] == 1e-12
+    for k, v in before.items():
+        assert torch.allclose(entry["model"][k].float(), v.float(), atol=1e-3), k
+    bare = torch.load(ckpt, weights_only=False)
+    del bare["cue"]
+    torch.save(bare, ckpt)
+    with pytest.raises(ValueError, match="holds no cue spotter"):
+        train_cue_main(argv)
+
+
 @pytest.mark.slow
 def test_the_shipped_spotter_hears_cue_words_in_unseen_scenarios():
     """Unseen training-voice CueSpeak scenarios: most windows right after a cue word are heard

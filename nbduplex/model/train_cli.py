@@ -97,7 +97,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument(
         "--reader",
         action="store_true",
-        help="then train the spoken-instruction reader into the checkpoint (train-reader)",
+        help="then train the spoken-instruction reader into the checkpoint (train-reader; "
+        "then fine-tuned with a quarter Pico speech where py-nanotts runs)",
     )
     p.add_argument(
         "--turn-end",
@@ -151,9 +152,12 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
     flags = ["--workers", str(max(1, cfg.data.workers))]
     flags += [] if cfg.progress else ["--no-progress"]
     if getattr(args, "reader", False):
-        from nbduplex.model.reader.train_cli import train_reader_main
+        from nbduplex.model.reader.train_cli import PICO_FINE_TUNE, train_reader_main
+        from nbduplex.tts import available
 
         train_reader_main(flags, checkpoint=path)
+        if available("pico"):  # the shipped reader's second stage
+            train_reader_main(flags + PICO_FINE_TUNE, checkpoint=path)
     if getattr(args, "turn_end", False):
         from nbduplex.model.turn_end.train_cli import train_turn_end_main
 

@@ -138,10 +138,10 @@ class WindowSource:
 
     def train(
         self, cfg: WindowTrainConfig, output: str, n_classes: int,
-        data: list[Window] | None = None, progress: bool = True,
+        data: list[Window] | None = None, progress: bool = True, init: ReaderNet | None = None,
     ) -> tuple[ReaderNet, dict]:  # fmt: skip
         """Render `cfg.scenarios` training scenarios (unless `data` is given) and train a
-        `small_config()` network on them (train_window_classifier)."""
+        `small_config()` network (or `init`, to fine-tune) on them (train_window_classifier)."""
         t0 = time.time()
         if data is None:
             first, data = self.first_seed + cfg.seed * 1_000_000, []
@@ -150,7 +150,7 @@ class WindowSource:
                                    progress=progress)  # fmt: skip
         t_data = time.time() - t0
         net, meta = train_window_classifier(data, small_config(), output, n_classes, cfg,
-                                            progress)  # fmt: skip
+                                            progress, init)  # fmt: skip
         meta.update(data_s=round(t_data, 1), wall_s=round(time.time() - t0, 1))
         return net, meta
 
@@ -179,17 +179,19 @@ def train_window_classifier(
     n_classes: int,
     cfg: WindowTrainConfig,
     progress: bool = True,
+    init: ReaderNet | None = None,
 ) -> tuple[ReaderNet, dict]:
-    """Train a `ReaderNet` with one head on `data`: AdamW, one-cycle schedule, class-balanced
-    cross-entropy, the reader's time/mel warp and masks as augmentation. Returns the network in
-    eval mode and meta (windows per class, steps, wall time, final loss)."""
+    """Train a `ReaderNet` with one head on `data` (a new one, or `init` to fine-tune): AdamW,
+    one-cycle schedule, class-balanced cross-entropy, the reader's time/mel warp and masks as
+    augmentation. Returns the network in eval mode and meta (windows per class, steps, wall
+    time, final loss)."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     t0 = time.time()
     counts = np.bincount([w.y for w in data], minlength=n_classes)
     weight = torch.tensor(len(data) / np.maximum(counts, 1) / n_classes, dtype=torch.float32)
-    net = ReaderNet(net_config, {output: n_classes})
+    net = init if init is not None else ReaderNet(net_config, {output: n_classes})
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_epoch = math.ceil(len(data) / cfg.batch_size)
     steps = cfg.epochs * per_epoch

@@ -34,6 +34,7 @@ class ClassifierCommand:
     score: Callable  # (net, windows, threshold) -> dict of floats
     row: Callable[[str, dict], str]  # one printed line per evaluation set
     save: Callable  # (checkpoint, net, threshold, meta) -> Path
+    load: Callable  # checkpoint dict -> (net, threshold) or None: the network it holds
     eval_sets: dict = field(default_factory=lambda: dict(EVAL_SETS))
     eval_scenarios: int = 280  # default scenarios per evaluation set
 
@@ -46,6 +47,10 @@ def build_parser(cmd: ClassifierCommand) -> argparse.ArgumentParser:
                    "to (default: the shipped one)")  # fmt: skip
     p.add_argument("--scenarios", type=int, default=d.scenarios)
     p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
+    p.add_argument("--fine-tune", action="store_true",
+                   help=f"start from the checkpoint's {cmd.what} instead of from scratch "
+                   "(with a lower --lr and fewer --epochs)")  # fmt: skip
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--narrowband", type=float, default=d.narrowband)
     p.add_argument("--pico-share", type=float, default=d.pico_share,
@@ -82,10 +87,18 @@ def run(cmd: ClassifierCommand, argv: list[str] | None, checkpoint: str | Path |
     path = Path(checkpoint or args.checkpoint or DEFAULT_CHECKPOINT)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path} to add a {cmd.what} to")
-    cfg = cmd.config(scenarios=args.scenarios, epochs=args.epochs, seed=args.seed,
-                     narrowband=args.narrowband, workers=args.workers,
-                     threads=args.threads, pico_share=args.pico_share)  # fmt: skip
-    net, meta = cmd.train(cfg, progress=not args.no_progress)
+    init = None
+    if args.fine_tune:
+        from nbduplex.model.checkpoint import read_checkpoint
+
+        found = cmd.load(read_checkpoint(path))
+        if found is None:
+            raise ValueError(f"--fine-tune: {path} holds no {cmd.what} to start from")
+        init = found[0]
+    cfg = cmd.config(scenarios=args.scenarios, epochs=args.epochs, seed=args.seed, lr=args.lr,
+                     narrowband=args.narrowband, workers=args.workers, threads=args.threads,
+                     pico_share=args.pico_share, fine_tune=args.fine_tune)  # fmt: skip
+    net, meta = cmd.train(cfg, progress=not args.no_progress, init=init)
     if args.eval_scenarios:
         meta["eval"] = evaluate_sets(cmd, net, args.threshold, args.eval_scenarios, args.workers)
         for name, s in meta["eval"].items():

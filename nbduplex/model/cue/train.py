@@ -40,10 +40,14 @@ build_windows = SOURCE.build
 
 
 def train_cue(
-    cfg: CueTrainConfig, data: list[Window] | None = None, progress: bool = True
+    cfg: CueTrainConfig,
+    data: list[Window] | None = None,
+    progress: bool = True,
+    init: ReaderNet | None = None,
 ) -> tuple[ReaderNet, dict]:
-    """Train a spotter; returns (network in eval mode, meta: data, steps, wall time, loss)."""
-    return SOURCE.train(cfg, OUTPUT, len(CLASSES), data, progress)
+    """Train a spotter (from `init`, to fine-tune, when given); returns (network in eval mode,
+    meta: data, steps, wall time, loss)."""
+    return SOURCE.train(cfg, OUTPUT, len(CLASSES), data, progress, init)
 
 
 def score(net: ReaderNet, data: list[Window], threshold: float = 0.5) -> dict[str, float]:

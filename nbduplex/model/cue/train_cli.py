@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbduplex.model.cue import train
 from nbduplex.model.cue.spotter import DEFAULT_THRESHOLD
-from nbduplex.model.cue.store import save_cue
+from nbduplex.model.cue.store import load_cue, save_cue
 from nbduplex.model.window_classifier_cli import ClassifierCommand, run
 
 
@@ -36,6 +36,7 @@ COMMAND = ClassifierCommand(
     build_windows=train.build_windows,
     score=train.score,
     row=_row,
+    load=load_cue,
     save=save_cue,
 )
 

@@ -43,6 +43,7 @@ class ReaderTrainConfig:
     warp_spread: float = 0.25  # augmentation: random time / mel-axis stretch, 1 +- this
     mel_blur: float = 2.0  # augmentation: random blur along the mel axis, sigma up to this (bins)
     pico_share: float = 0.0  # share of the training scenarios spoken by Pico instead of espeak
+    fine_tune: bool = False  # start from the checkpoint's network instead of from scratch
 
     def to_dict(self) -> dict:
         """JSON-able dict."""
@@ -249,9 +250,13 @@ def training_step(net: nn.Module, opt, sched, loss: torch.Tensor, smoothed: floa
 
 
 def train_reader(
-    cfg: ReaderTrainConfig, data: list[Crop] | None = None, progress: bool = True
+    cfg: ReaderTrainConfig,
+    data: list[Crop] | None = None,
+    progress: bool = True,
+    init: ReaderNet | None = None,
 ) -> tuple[ReaderNet, dict]:
-    """Train a reader; returns (network in eval mode, meta: data, steps, wall time, loss)."""
+    """Train a reader (from `init`, a reader to fine-tune, when given); returns (network in
+    eval mode, meta: data, steps, wall time, loss)."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
@@ -262,7 +267,7 @@ def train_reader(
             data += build_crops(seeds, synth, narrowband=cfg.narrowband, workers=cfg.workers,
                                 progress=progress)  # fmt: skip
     t_data = time.time() - t0
-    net = ReaderNet(ReaderConfig())
+    net = init if init is not None else ReaderNet(ReaderConfig())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.1)

@@ -2,6 +2,8 @@
 
 nbduplex train-reader --checkpoint runs/m1/model.pt          # 6000 scenarios, ~45 min on 2 cores
 nbduplex train-reader --checkpoint runs/m1/model.pt --scenarios 300 --epochs 2   # a smoke run
+nbduplex train-reader --checkpoint runs/m1/model.pt --fine-tune --lr 5e-4 --epochs 4 \
+    --pico-share 0.25        # then: a quarter Pico speech, from that reader (the shipped recipe)
 
 It then scores the reader on unseen seeds of the training voices, on the held-out espeak voices,
 on flite and on the festival development set (when installed), prints the table and stores it
@@ -14,8 +16,11 @@ from pathlib import Path
 
 from nbduplex.model.reader import train
 from nbduplex.model.reader.reader import DEFAULT_THRESHOLD
-from nbduplex.model.reader.store import save_reader
+from nbduplex.model.reader.store import load_reader, save_reader
 from nbduplex.model.window_classifier_cli import ClassifierCommand, run
+
+# the shipped reader's second stage (session 10): warm start, a quarter of the speech Pico's
+PICO_FINE_TUNE = ["--fine-tune", "--lr", "5e-4", "--epochs", "4", "--pico-share", "0.25"]
 
 # (synthesiser, voices, narrowband share, first seed) of the evaluation sets
 EVAL_SETS = {
@@ -43,6 +48,7 @@ COMMAND = ClassifierCommand(
     build_windows=train.build_crops,
     score=train.score,
     row=_row,
+    load=load_reader,
     save=save_reader,
     eval_sets=EVAL_SETS,
     eval_scenarios=300,

@@ -37,10 +37,14 @@ build_windows = SOURCE.build
 
 
 def train_turn_end(
-    cfg: TurnEndTrainConfig, data: list[Window] | None = None, progress: bool = True
+    cfg: TurnEndTrainConfig,
+    data: list[Window] | None = None,
+    progress: bool = True,
+    init: ReaderNet | None = None,
 ) -> tuple[ReaderNet, dict]:
-    """Train a detector; returns (network in eval mode, meta: data, steps, wall time, loss)."""
-    net, meta = SOURCE.train(cfg, OUTPUT, 2, data, progress)
+    """Train a detector (from `init`, to fine-tune, when given); returns (network in eval mode,
+    meta: data, steps, wall time, loss)."""
+    net, meta = SOURCE.train(cfg, OUTPUT, 2, data, progress, init)
     return net, {**meta, "turn_ends": meta["per_class"][1]}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbduplex.model.turn_end import train
 from nbduplex.model.turn_end.detector import DEFAULT_THRESHOLD
-from nbduplex.model.turn_end.store import save_turn_end
+from nbduplex.model.turn_end.store import load_turn_end, save_turn_end
 from nbduplex.model.window_classifier_cli import ClassifierCommand, run
 
 
@@ -34,6 +34,7 @@ COMMAND = ClassifierCommand(
     build_windows=train.build_windows,
     score=train.score,
     row=_row,
+    load=load_turn_end,
     save=save_turn_end,
 )
 
