@@ -65,8 +65,8 @@ def load_policy(
     pauses, default on), pending_turns (how long a held answer waits, in micro-turns),
     spot_cues (bool: let the checkpoint's cue spotter say the instructed word when it hears a
     CueSpeak cue, default on), acknowledgement (said when delegating; "" for none),
-    answer_silence_turns (answer unanswered user speech after this many silent micro-turns; 0,
-    the default, never; `policy.SILENCE_ANSWER_TURNS` = 9 is the value measured in the card).
+    answer_silence_turns (answer unanswered user speech after this many silent micro-turns;
+    default `policy.SILENCE_ANSWER_TURNS` = 9, 1.8 s; 0 never answers a silence).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy

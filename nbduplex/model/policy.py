@@ -41,13 +41,14 @@ the user stays silent all that time (per the reader's VAD), the model takes the 
 (`info["pending_answer"]`); if the user speaks again, it is dropped. So a turn end misread as
 a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
-Answering a silence (opt-in, `answer_silence_turns` > 0; `SILENCE_ANSWER_TURNS` = 9, 1.8 s,
+Answering a silence (`answer_silence_turns`, default `SILENCE_ANSWER_TURNS` = 9, 1.8 s, which
 is longer than the training recipe's mid-turn pauses): with the reader (its VAD), when the user
 spoke (anything but an instruction the reader read), nothing answered, and then that many
 micro-turns passed in silence, the model responds (`info["answered_silence"]`). It catches turn
 ends the transformer lets pass. It stays quiet for `INSTRUCTED_QUIET_TURNS` (10 s) after an
 instruction (typed or read): an answer then would run over the instructed word, count or cue.
-Off by default: see the model card for what it gained and cost.
+On by default since session 11 (`answer_silence_turns=0` turns it off): see the model card
+for what it gained and cost.
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model
@@ -110,7 +111,7 @@ class InteractionModelPolicy:
         pending_turns: int = 7,
         spot_cues: bool = True,
         acknowledgement: str = ACKNOWLEDGEMENT,
-        answer_silence_turns: int = 0,
+        answer_silence_turns: int = SILENCE_ANSWER_TURNS,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
