@@ -252,6 +252,26 @@ def test_narrowband_share_picks_scenarios_by_seed(tmp_path):
     assert [p.name.endswith("-nb1") for p in tmp_path.iterdir()] == [True]
 
 
+def test_replay_adds_an_earlier_stages_scenarios_without_its_new_options(tmp_path):
+    """Replay: the new data as asked (here all narrowband) plus the earlier stage's own
+    scenarios (its seed, full band), each set cached under its own key, the earlier one as
+    that stage's run cached it."""
+    new = DataConfig(n_scenarios=1, cache_dir=str(tmp_path), mixture_share=0.0, narrowband=1.0)
+    alone = build_dataset(new, tiny_config(), progress=False)
+    earlier = DataConfig(n_scenarios=2, cache_dir=str(tmp_path), mixture_share=0.0, seed=5)
+    before = build_dataset(earlier, tiny_config(), progress=False)
+    both = build_dataset(
+        DataConfig(n_scenarios=1, cache_dir=str(tmp_path), mixture_share=0.0, narrowband=1.0,
+                   replay_scenarios=2, replay_seed=5),  # fmt: skip
+        tiny_config(),
+        progress=False,
+    )
+    assert len(both) == 3
+    for x, y in zip(both, alone + before, strict=True):
+        assert all(np.array_equal(x[k], y[k]) for k in x)
+    assert sorted(p.name.split("-")[-1] for p in tmp_path.iterdir()) == ["bc0.2", "nb1"]
+
+
 def test_nbduplex_train_command_trains_a_small_model(tmp_path):
     """The real command line: data (with the v5 and narrowband options), a step, a checkpoint."""
     from nbduplex.cli import main
@@ -260,10 +280,13 @@ def test_nbduplex_train_command_trains_a_small_model(tmp_path):
     rc = main(["train", "--out", str(out), "--steps", "1", "--batch-size", "1", "--scenarios",
                "1", "--d-model", "32", "--layers", "1", "--threads", "1", "--no-progress",
                "--cache-dir", str(tmp_path / "cache"), "--pause-weight", "3", "--narrowband",
-               "1", "--kind-weights", "pause_handling=1,turn_taking=0"])  # fmt: skip
+               "1", "--kind-weights", "pause_handling=1,turn_taking=0", "--replay-scenarios",
+               "1", "--replay-seed", "5"])  # fmt: skip
     assert rc == 0
     model = load_model(out / "model.pt", device="cpu")
     assert model.meta["steps"] == 1 and model.config.d_model == 32
     cfg = model.meta["train_config"]
     assert cfg["pause_weight"] == 3.0 and cfg["data"]["narrowband"] == 1.0
-    assert [p.name.endswith("-nb1") for p in (tmp_path / "cache").iterdir()] == [True]
+    assert cfg["data"]["replay_scenarios"] == 1 and cfg["data"]["replay_seed"] == 5
+    names = sorted(p.name.split("-")[-1] for p in (tmp_path / "cache").iterdir())
+    assert names == ["bc0.2", "nb1"]  # the replayed stage's data and the new

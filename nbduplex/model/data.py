@@ -12,12 +12,16 @@ speech low-passed at 3-4 kHz before room and noise (`ScenarioConfig.bandwidth_hz
 Second synthesiser: `DataConfig.pico_share` of the scenarios (chosen by their seed) are spoken
 by Pico (nbduplex.tts.pico) instead of espeak, so the model hears more than one kind of
 synthetic speech; flite stays unseen.
+
+Replay: `DataConfig.replay_scenarios` > 0 adds that many scenarios of an earlier stage's
+recipe (seed `replay_seed`, espeak only, full band, the same kinds and labels), so that a
+fine-tune on new data keeps seeing what the checkpoint was trained on.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,6 +57,8 @@ class DataConfig:
     narrowband: float = 0.0  # share of scenarios whose speech is low-passed at 3-4 kHz
     pico_share: float = 0.0  # share of scenarios spoken by Pico instead of `synth`
     workers: int = 1  # processes generating scenarios
+    replay_scenarios: int = 0  # plus this many scenarios of an earlier stage's recipe ...
+    replay_seed: int = 5  # ... drawn with this seed (5: the shipped transformer's stage 5)
 
 
 def _spec(i: int, cfg: DataConfig) -> tuple[str, int]:
@@ -112,6 +118,11 @@ def build_dataset(
 
     if data.voices == "heldout":
         raise ValueError("training data must not use the held-out voices")
+    if data.replay_scenarios:
+        earlier = replace(data, n_scenarios=data.replay_scenarios, seed=data.replay_seed,
+                          pico_share=0.0, narrowband=0.0, replay_scenarios=0)  # fmt: skip
+        new = replace(data, replay_scenarios=0)
+        return build_dataset(new, config, progress) + build_dataset(earlier, config, progress)
     root = Path(data.cache_dir) if data.cache_dir else default_cache_dir()
     key = (
         f"v{DATA_VERSION}-{data.synth}-{data.voices}-s{config.image_size}-b{config.max_text_bytes}"

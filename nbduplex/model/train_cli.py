@@ -86,6 +86,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=DataConfig.pico_share,
         help="share of scenarios spoken by Pico instead of espeak (a second synthesiser)",
     )
+    p.add_argument(
+        "--replay-scenarios",
+        type=int,
+        default=DataConfig.replay_scenarios,
+        help="also train on this many scenarios of an earlier stage's recipe (espeak only), "
+        "so a fine-tune keeps that stage's balance",
+    )
+    p.add_argument(
+        "--replay-seed",
+        type=int,
+        default=DataConfig.replay_seed,
+        help="the earlier stage's data seed (5: the shipped stage 5)",
+    )
     p.add_argument("--d-model", type=int, default=d.model.d_model)
     p.add_argument("--layers", type=int, default=d.model.n_layers)
     p.add_argument("--no-progress", action="store_true")
@@ -144,6 +157,8 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
             bc_recovery=getattr(args, "bc_recovery", DataConfig.bc_recovery),
             narrowband=getattr(args, "narrowband", DataConfig.narrowband),
             pico_share=getattr(args, "pico_share", DataConfig.pico_share),
+            replay_scenarios=getattr(args, "replay_scenarios", DataConfig.replay_scenarios),
+            replay_seed=getattr(args, "replay_seed", DataConfig.replay_seed),
         ),
         model=ModelConfig(d_model=args.d_model, n_layers=args.layers),
     )
