@@ -288,6 +288,21 @@ def test_calibration_scores_and_picks_from_the_grid():
         calibrate(_tiny_model(), [])
 
 
+@pytest.mark.timeout(120)
+def test_calibration_in_worker_processes_matches_one_process():
+    """Calibrating in worker processes scores every grid point as one process does. (The workers
+    are spawned: a forked pool hung for ever in session 11, after its parent had loaded a
+    trained checkpoint; this test does not reproduce that hang.)"""
+    from nbduplex.model import DEFAULT_CHECKPOINT
+    from nbduplex.model.calibrate import calibrate
+
+    grid = [{"interject": 1.0}, {"interject": 0.5}]
+    serial = calibrate(load_model(device="cpu"), grid, n_per_kind=1, kinds=["timespeak"])
+    parallel = calibrate(DEFAULT_CHECKPOINT, grid, n_per_kind=1, kinds=["timespeak"], workers=2)
+    assert parallel[0] == serial[0]
+    assert [t["score"] for t in parallel[1]] == [t["score"] for t in serial[1]]
+
+
 def test_no_new_speech_right_after_speech_started():
     pol = InteractionModelPolicy(_always("interject"))
     turn = MicroTurn(0, np.zeros(3200, np.int16))

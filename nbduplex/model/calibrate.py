@@ -68,9 +68,13 @@ def calibrate(
     else:
         if not isinstance(model, (str, Path)):
             raise ValueError("calibrating with several workers needs the checkpoint's path")
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(workers) as pool:
+        # spawned, not forked: a child forked from a parent whose torch (OpenMP) threads have
+        # run can hang for ever (seen: `nbduplex train --calibrate --workers 2` after training)
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
             trials = list(pool.map(_trial, jobs))
     best = max(trials, key=lambda t: t["score"])
     return best["action_scales"], trials
