@@ -71,8 +71,8 @@ def calibrate(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # spawned, not forked: a child forked from a parent whose torch (OpenMP) threads have
-        # run can hang for ever (seen: `nbduplex train --calibrate --workers 2` after training)
+        # spawned, not forked: forked workers hung for ever without starting (seen in session
+        # 11 with calibrate_checkpoint(..., workers=2), whose parent loads the checkpoint first)
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
             trials = list(pool.map(_trial, jobs))
