@@ -205,6 +205,26 @@ def test_a_delegation_is_acknowledged_and_the_transformer_does_not_hear_the_ackn
     assert seen[-1].model_speaking  # nothing is hidden when the model itself speaks
 
 
+def test_no_answer_is_said_over_the_acknowledgement_until_the_agent_result_arrives():
+    from nbduplex.model.policy import ACKNOWLEDGEMENT
+
+    pol = InteractionModelPolicy(_always("delegate"), hold_in_pauses=False)
+    turn = MicroTurn(0, np.zeros(3200, np.int16))
+    assert pol.step(turn).text == ACKNOWLEDGEMENT
+    pol.model = _always("respond")  # the transformer now wants to answer (same session state)
+    playing = turn.with_(seq=1, model_speaking=True, text=(TextEvent("model", ACKNOWLEDGEMENT),))
+    d = pol.step(playing)
+    assert d.action is Action.LISTEN and d.info["kept_acknowledgement"]
+    d = pol.step(playing.with_(seq=2, text=(TextEvent("agent", "42"),)))
+    assert d.action is Action.RESPOND and not d.info.get("kept_acknowledgement")
+    pol.reset()  # without an acknowledgement nothing is held back
+    pol.acknowledgement = ""
+    pol.model = _always("delegate")
+    assert pol.step(turn).text == ""
+    pol.model = _always("respond")
+    assert pol.step(turn.with_(seq=1)).action is Action.RESPOND
+
+
 def test_checkpoint_round_trip_and_errors(tmp_path):
     m = _tiny_model(1)
     path = save_checkpoint(tmp_path / "m.pt", m, meta={"steps": 3})

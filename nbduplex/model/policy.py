@@ -25,7 +25,9 @@ turn-end detector is sure the user has finished (p_end >= `ACK_P_END`: a delegat
 mid-turn pause stays silent). The answer cuts it short if the result arrives sooner; if the
 user speaks, the model stops it (yield, which cancels the agent's task like any barge-in: the
 user was not done). The transformer was trained on silent delegations, so while the
-acknowledgement plays its input says the model is silent and leaves those words out.
+acknowledgement plays its input says the model is silent and leaves those words out; and
+until the agent's result arrives, an answer or back-channel it decides then is not said over
+the acknowledgement (`info["kept_acknowledgement"]`).
 
 Spoken instructions: when the checkpoint has an instruction reader (model/reader/) and
 `read_instructions` is on, the reader hears the user's audio and, in the micro-turn where an
@@ -172,6 +174,8 @@ class InteractionModelPolicy:
         self._last_user_text = ""
         self._spoke_last_turn = False
         self._acking = False  # the acknowledgement of a delegation is playing
+        self._agent_results = 0  # agent results received so far ...
+        self._results_at_ack = 0  # ... and when the acknowledgement started
         self._pending: tuple[Action, int] | None = None  # (held action, micro-turns left)
         self.model.blocks[-1].attn.keep_attention = self.attribution
 
@@ -189,6 +193,7 @@ class InteractionModelPolicy:
         for e in turn.text:
             if e.role == "agent" and e.text:
                 self._last_agent_text = e.text
+                self._agent_results += 1
             elif e.role == "user" and e.text:
                 self._last_user_text = e.text
         heard = self.reader.push(turn.audio) if self.reader is not None else None
@@ -234,6 +239,9 @@ class InteractionModelPolicy:
             action = Action.INTERJECT
         if action is Action.LISTEN and self._answers_silence(turn):
             action, info["answered_silence"] = Action.RESPOND, True
+        waiting = acking and self._agent_results == self._results_at_ack  # no result yet
+        if waiting and action in (Action.RESPOND, Action.BACKCHANNEL):
+            action, info["kept_acknowledgement"] = Action.LISTEN, True
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
         self._unanswered &= action not in (*speech, Action.DELEGATE)
         if action in speech and self._spoke_last_turn:
@@ -253,6 +261,8 @@ class InteractionModelPolicy:
             task = self._last_user_text or None
             sure = self.turn_end is None or info.get("p_turn_end", 0.0) >= ACK_P_END
             text = self.acknowledgement if sure and not self._acking else ""  # said once
+            if text:
+                self._results_at_ack = self._agent_results
         self._acking = (self._acking or bool(text)) and action in (Action.LISTEN, Action.DELEGATE)
         return Decision(
             action=action,
