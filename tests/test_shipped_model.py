@@ -117,14 +117,14 @@ def test_delegations_are_acknowledged_and_the_user_can_talk_over_the_acknowledge
 
 @pytest.mark.skipif(not flite.available(), reason="flite not installed")
 def test_a_turn_end_the_transformer_misses_is_answered_after_a_long_silence():
-    """flite (never trained on), seed 10000: the transformer lets the first turn end pass; by
+    """flite (never trained on), seed 10004: the transformer lets the first turn end pass; by
     default (`answer_silence_turns`) the policy answers it once the user has been silent that
     long, still inside FD-bench's 3 s window, and only there: nothing had answered since. Not
     after a typed instruction, while its task runs (training voices, seed 30007: the user
     thinks aloud). `answer_silence_turns=0` turns it off."""
     from nbduplex.model.policy import SILENCE_ANSWER_TURNS
 
-    sc = generate_scenario("turn_taking", 10_000, synth="flite")
+    sc = generate_scenario("turn_taking", 10_004, synth="flite")
     plain = list(Session(sc.source(), load_policy(answer_silence_turns=0), realtime=False).run().rows)
     policy = load_policy()
     assert policy.answer_silence_turns == SILENCE_ANSWER_TURNS

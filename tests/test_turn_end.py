@@ -77,14 +77,15 @@ def _respond_or_delegate(policy, scenario) -> list[dict]:
 def test_policy_keeps_listening_while_the_detector_hears_a_pause():
     """A detector that never hears a pause (threshold 0) changes nothing; one that always does
     (threshold above 1) holds every answer: it is dropped without pending micro-turns, and given
-    only after a silent wait with them. (Answers to a long silence are off: the detector alone.)"""
+    only after a silent wait with them. (Answers to a long silence and the acknowledgement of a
+    delegation, which waits for a sure detector, are off: the detector alone.)"""
     from nbduplex.model import load_model
     from nbduplex.model.policy import InteractionModelPolicy
 
     model = load_model(device="cpu")
     sc = generate_scenario("turn_taking", 30_001, frames_per_turn=0)
     model.turn_end = (ReaderNet(small_config(), OUTPUTS).eval(), 0.0)
-    plain = {"attribution": False, "answer_silence_turns": 0}
+    plain = {"attribution": False, "answer_silence_turns": 0, "acknowledgement": ""}
     free = _respond_or_delegate(InteractionModelPolicy(model, **plain), sc)
     off = InteractionModelPolicy(model, hold_in_pauses=False, **plain)
     assert [r["t"] for r in _respond_or_delegate(off, sc)] == [r["t"] for r in free]
