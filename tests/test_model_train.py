@@ -261,8 +261,14 @@ def test_replay_adds_an_earlier_stages_scenarios_without_its_new_options(tmp_pat
     earlier = DataConfig(n_scenarios=2, cache_dir=str(tmp_path), mixture_share=0.0, seed=5)
     before = build_dataset(earlier, tiny_config(), progress=False)
     both = build_dataset(
-        DataConfig(n_scenarios=1, cache_dir=str(tmp_path), mixture_share=0.0, narrowband=1.0,
-                   replay_scenarios=2, replay_seed=5),  # fmt: skip
+        DataConfig(
+            n_scenarios=1,
+            cache_dir=str(tmp_path),
+            mixture_share=0.0,
+            narrowband=1.0,
+            replay_scenarios=2,
+            replay_seed=5,
+        ),  # fmt: skip
         tiny_config(),
         progress=False,
     )

@@ -125,7 +125,9 @@ def test_a_turn_end_the_transformer_misses_is_answered_after_a_long_silence():
     from nbduplex.model.policy import SILENCE_ANSWER_TURNS
 
     sc = generate_scenario("turn_taking", 10_004, synth="flite")
-    plain = list(Session(sc.source(), load_policy(answer_silence_turns=0), realtime=False).run().rows)
+    plain = list(
+        Session(sc.source(), load_policy(answer_silence_turns=0), realtime=False).run().rows
+    )
     policy = load_policy()
     assert policy.answer_silence_turns == SILENCE_ANSWER_TURNS
     rows = list(Session(sc.source(), policy, realtime=False).run().rows)
