@@ -225,6 +225,38 @@ def test_no_answer_is_said_over_the_acknowledgement_until_the_agent_result_arriv
     assert pol.step(turn.with_(seq=1)).action is Action.RESPOND
 
 
+def test_a_silent_delegation_that_brings_no_result_is_answered_after_the_silence():
+    """A silent delegation (no acknowledgement) of a spoken request no tool fits brings no
+    result (the agent stays quiet): once DELEGATION_PATIENCE_TURNS pass without one, the silence
+    answer follows; a result within that time is the transformer's to say."""
+    from nbduplex.microturn import split_chunks
+    from nbduplex.model.policy import DELEGATION_PATIENCE_TURNS, SILENCE_ANSWER_TURNS
+    from nbduplex.tts import synthesize
+
+    speech = synthesize("I spent the whole morning in the garden with my sister").audio
+    spoken = list(split_chunks(np.pad(speech, (0, -len(speech) % 3200))))
+    chunks = spoken + [np.zeros(3200, np.int16)] * 25
+    reader = load_model().reader  # the shipped reader's VAD tells speech from silence
+    listen, delegate = _always("listen"), _always("delegate")
+    listen.reader = delegate.reader = reader
+
+    def answers(result_at: int | None = None) -> list[int]:
+        pol = InteractionModelPolicy(listen, acknowledgement="", hold_in_pauses=False)
+        out = []
+        for k, chunk in enumerate(chunks):
+            pol.model = delegate if k == len(spoken) else listen
+            text = (TextEvent("agent", "42"),) if k == result_at else ()
+            d = pol.step(MicroTurn(k, chunk, text=text))
+            assert (d.action is Action.DELEGATE) == (k == len(spoken))
+            if d.info.get("answered_silence"):
+                out.append(k)
+        return out
+
+    (k,) = answers()  # once
+    assert k >= len(spoken) + DELEGATION_PATIENCE_TURNS and k >= len(spoken) + SILENCE_ANSWER_TURNS
+    assert answers(result_at=len(spoken) + 5) == []  # the result came: nothing said for it
+
+
 def test_checkpoint_round_trip_and_errors(tmp_path):
     m = _tiny_model(1)
     path = save_checkpoint(tmp_path / "m.pt", m, meta={"steps": 3})

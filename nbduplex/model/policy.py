@@ -49,8 +49,11 @@ spoke (anything but an instruction the reader read), nothing answered, and then 
 micro-turns passed in silence, the model responds (`info["answered_silence"]`). It catches turn
 ends the transformer lets pass. It stays quiet for `INSTRUCTED_QUIET_TURNS` (10 s) after an
 instruction (typed or read): an answer then would run over the instructed word, count or cue.
-On by default since session 11 (`answer_silence_turns=0` turns it off): see the model card
-for what it gained and cost.
+A silent delegation (no acknowledgement) does not count as an answer: its result is, so the
+silence answer waits `DELEGATION_PATIENCE_TURNS` (2 s) after it, and is dropped if a result
+arrives (the agent stays quiet about a spoken request no tool fits, which left the user
+unanswered). On by default since session 11 (`answer_silence_turns=0` turns it off): see the
+model card for what it gained and cost.
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model
@@ -85,6 +88,7 @@ from nbduplex.scenarios.commands import parse
 
 SILENCE_ANSWER_TURNS = 9  # a good `answer_silence_turns`: longer than the recipe's pauses
 INSTRUCTED_QUIET_TURNS = 50  # ... but not this soon after an instruction (its task is running)
+DELEGATION_PATIENCE_TURNS = 10  # ... nor this soon after a silent delegation, before its result
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
@@ -166,6 +170,8 @@ class InteractionModelPolicy:
             self.cue.reset()
         self._since_speech = CUE_SPEECH_TURNS  # micro-turns since the VAD last heard the user
         self._unanswered = False  # the user spoke (not an instruction) and the model has not acted
+        self._delegation_wait = 0  # micro-turns left to wait for a silent delegation's result
+        self._results_at_delegation = 0  # agent results received when it was made
         self._since_instruction = INSTRUCTED_QUIET_TURNS  # micro-turns since the last instruction
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
@@ -201,6 +207,10 @@ class InteractionModelPolicy:
             self.turn_end.push(turn.audio)
         if heard is not None:  # the model reads instructions; it cannot parse spoken ones
             turn = turn.with_(text=(*turn.text, TextEvent("user", heard.typed)))
+        if self._delegation_wait:
+            self._delegation_wait -= 1
+            if self._agent_results > self._results_at_delegation:  # the model says the result
+                self._unanswered, self._delegation_wait = False, 0
         if self.reader is not None:
             speaks = self._user_speaks(0.5, 1)
             self._since_speech = 0 if speaks else self._since_speech + 1
@@ -243,7 +253,7 @@ class InteractionModelPolicy:
         if waiting and action in (Action.RESPOND, Action.BACKCHANNEL):
             action, info["kept_acknowledgement"] = Action.LISTEN, True
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
-        self._unanswered &= action not in (*speech, Action.DELEGATE)
+        self._unanswered &= action not in speech
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
@@ -263,6 +273,11 @@ class InteractionModelPolicy:
             text = self.acknowledgement if sure and not self._acking else ""  # said once
             if text:
                 self._results_at_ack = self._agent_results
+            # an acknowledged delegation has answered; a silent one answers with its result, so
+            # the silence answer waits for that (a spoken request no tool fits brings none)
+            self._unanswered &= not (text or self._acking)
+            self._delegation_wait = DELEGATION_PATIENCE_TURNS
+            self._results_at_delegation = self._agent_results
         self._acking = (self._acking or bool(text)) and action in (Action.LISTEN, Action.DELEGATE)
         return Decision(
             action=action,
@@ -305,6 +320,7 @@ class InteractionModelPolicy:
         n = self.answer_silence_turns
         quiet = not (turn.model_speaking or self._acking or self._pending)
         free = self._since_instruction >= INSTRUCTED_QUIET_TURNS  # no task of its own running
+        free &= not self._delegation_wait  # nor a silent delegation's result on its way
         return bool(n) and self._unanswered and quiet and free and self._since_speech >= n
 
     def _user_speaks(self, p: float = RESUME_P, frames: int = RESUME_FRAMES) -> bool:
