@@ -296,3 +296,25 @@ def test_nbduplex_train_command_trains_a_small_model(tmp_path):
     assert cfg["data"]["replay_scenarios"] == 1 and cfg["data"]["replay_seed"] == 5
     names = sorted(p.name.split("-")[-1] for p in (tmp_path / "cache").iterdir())
     assert names == ["bc0.2", "nb1"]  # the replayed stage's data and the new
+
+
+def test_the_one_retrain_command_chains_every_stage_into_one_checkpoint(tmp_path, monkeypatch):
+    """`nbduplex train --reader --turn-end --cue` (the model card's retrain command) at smoke
+    size (`--listener-*`): the transformer, then each listener, all in one file that loads."""
+    from nbduplex.cli import main
+    from nbduplex.model import load_policy
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the listeners cache rendered data under ~/.cache
+    out = tmp_path / "run"
+    rc = main(["train", "--out", str(out), "--steps", "1", "--batch-size", "1", "--scenarios",
+               "1", "--d-model", "32", "--layers", "1", "--threads", "1", "--no-progress",
+               "--cache-dir", str(tmp_path / "cache"), "--reader", "--turn-end", "--cue",
+               "--listener-scenarios", "6", "--listener-epochs", "1",
+               "--listener-eval-scenarios", "0"])  # fmt: skip
+    assert rc == 0
+    ckpt = torch.load(out / "model.pt", weights_only=False)
+    for key in ("reader", "turn_end", "cue"):
+        assert ckpt[key]["meta"]["train"]["scenarios"] == 6, key
+        assert ckpt[key]["meta"]["train"]["epochs"] == 1, key
+    policy = load_policy(out / "model.pt")
+    assert policy.reader and policy.turn_end and policy.cue

@@ -135,6 +135,22 @@ def test_network_shapes_masking_and_read():
     assert 0.0 < conf <= 1.0 and (cmd is None or isinstance(cmd, Command))
 
 
+def test_the_listener_schedule_runs_for_any_number_of_steps():
+    """A quick smoke run (`nbduplex train --listener-epochs 1 ...`) may train a listener for a
+    handful of steps: OneCycleLR divided by zero at 10; no steps at all is a clear error."""
+    from nbduplex.model.reader.train import one_cycle
+
+    for steps in range(1, 40):
+        opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+        sched = one_cycle(opt, 1e-3, steps)
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            assert 0 < opt.param_groups[0]["lr"] <= 1e-3
+    with pytest.raises(ValueError, match="nothing to train on"):
+        one_cycle(opt, 1e-3, 0)
+
+
 def test_train_reader_command_puts_a_working_reader_into_a_checkpoint(tmp_path, monkeypatch):
     import shutil
 

@@ -123,6 +123,30 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="store_true",
         help="then train the cue spotter into the checkpoint (train-cue)",
     )
+    p.add_argument(
+        "--listener-scenarios",
+        type=int,
+        default=None,
+        help="scenarios for each of --reader, --turn-end, --cue (default: each one's own)",
+    )
+    p.add_argument(
+        "--listener-epochs",
+        type=int,
+        default=None,
+        help="epochs of each listener stage (default: each one's own)",
+    )
+    p.add_argument(
+        "--listener-eval-scenarios",
+        type=int,
+        default=None,
+        help="scenarios per set in each listener's evaluation table (0: none)",
+    )
+    p.add_argument(
+        "--calibrate-per-kind",
+        type=int,
+        default=2,
+        help="calibration scenarios per kind and grid point",
+    )
     return p
 
 
@@ -166,23 +190,30 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
     # before calibration: the policy runs with its reader, turn-end detector and cue spotter
     flags = ["--workers", str(max(1, cfg.data.workers))]
     flags += [] if cfg.progress else ["--no-progress"]
+    sizes = []  # after the stage flags: a quick run shrinks every stage, the fine-tune too
+    for name, flag in (("listener_scenarios", "--scenarios"), ("listener_epochs", "--epochs"),
+                       ("listener_eval_scenarios", "--eval-scenarios")):  # fmt: skip
+        if getattr(args, name, None) is not None:
+            sizes += [flag, str(getattr(args, name))]
     if getattr(args, "reader", False):
         from nbduplex.model.reader.train_cli import PICO_FINE_TUNE, train_reader_main
         from nbduplex.tts import available
 
-        train_reader_main(flags, checkpoint=path)
+        train_reader_main(flags + sizes, checkpoint=path)
         if available("pico"):  # the shipped reader's second stage
-            train_reader_main(flags + PICO_FINE_TUNE, checkpoint=path)
+            train_reader_main(flags + PICO_FINE_TUNE + sizes, checkpoint=path)
     if getattr(args, "turn_end", False):
         from nbduplex.model.turn_end.train_cli import train_turn_end_main
 
-        train_turn_end_main(flags, checkpoint=path)
+        train_turn_end_main(flags + sizes, checkpoint=path)
     if getattr(args, "cue", False):
         from nbduplex.model.cue.train_cli import train_cue_main
 
-        train_cue_main(flags, checkpoint=path)
+        train_cue_main(flags + sizes, checkpoint=path)
     if getattr(args, "calibrate", False):
-        calibrate_checkpoint(path, progress=cfg.progress, workers=max(1, cfg.data.workers))
+        per_kind = getattr(args, "calibrate_per_kind", 2)
+        workers = max(1, cfg.data.workers)
+        calibrate_checkpoint(path, progress=cfg.progress, workers=workers, n_per_kind=per_kind)
     print(f"saved {path}")
     return path
 

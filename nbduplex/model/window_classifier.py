@@ -26,6 +26,7 @@ from nbduplex.model.reader.train import (
     ReaderTrainConfig,
     augment_features,
     augmentation,
+    one_cycle,
     progress_bar,
     render_cached,
     synth_seeds,
@@ -195,7 +196,7 @@ def train_window_classifier(
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_epoch = math.ceil(len(data) / cfg.batch_size)
     steps = cfg.epochs * per_epoch
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.1)
+    sched = one_cycle(opt, cfg.lr, steps)
     net.train()
     bar = progress_bar(range(steps), steps, progress, "train")
     last, order = float("nan"), np.zeros(0, int)

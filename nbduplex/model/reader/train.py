@@ -124,6 +124,16 @@ def render_cached(path: Path | None, fn, jobs: list, workers: int, progress: boo
     return out
 
 
+def one_cycle(opt: torch.optim.Optimizer, lr: float, steps: int):
+    """The listeners' learning-rate schedule: one cycle with a 10 % warm-up; a constant rate
+    for a run too short for its phases (a quick smoke run); no steps at all is an error."""
+    if steps < 1:
+        raise ValueError("nothing to train on: no training examples (use more --scenarios)")
+    if steps < 20:  # OneCycleLR divides by zero when its warm-up rounds to nothing
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    return torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
+
+
 def progress_bar(it, total: int, show: bool, desc: str):
     """`it` wrapped in a tqdm bar when `show`."""
     if not show:
@@ -270,7 +280,7 @@ def train_reader(
     net = init if init is not None else ReaderNet(ReaderConfig())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.1)
+    sched = one_cycle(opt, cfg.lr, steps)
     net.train()
     bar = progress_bar(range(steps), steps, progress, "train")
     it, last = iter(()), float("nan")
