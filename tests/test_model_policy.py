@@ -257,6 +257,31 @@ def test_a_silent_delegation_that_brings_no_result_is_answered_after_the_silence
     assert answers(result_at=len(spoken) + 5) == []  # the result came: nothing said for it
 
 
+def test_a_task_word_nobody_asked_for_is_not_interjected():
+    """A bare timed word, cue word or number is interjected only once an instruction came in
+    the session (typed here; a read one counts the same); other interjections stay."""
+
+    def saying(word: str) -> InteractionModelPolicy:
+        m = _always("interject")
+        with torch.no_grad():
+            m.reply_head.weight.fill_(0)
+            m.reply_head.bias.fill_(0)
+            m.reply_head.bias[m.config.replies.index(word)] = 10.0
+        return InteractionModelPolicy(m, hold_in_pauses=False)
+
+    silence = MicroTurn(0, np.zeros(3200, np.int16))
+    for word in ("stop", "three"):
+        d = saying(word).step(silence)
+        assert d.action is Action.LISTEN and d.text == "" and d.info["unasked_word"] == word
+    d = saying("I see something.").step(silence)
+    assert d.action is Action.INTERJECT and d.text == "I see something."
+    pol = saying("stop")
+    instruction = silence.with_(text=(TextEvent("user", "say stop in 3 seconds"),))
+    assert pol.step(instruction).text == "stop"  # asked for: said
+    assert pol.step(silence.with_(seq=2)).action is Action.LISTEN  # the word is still playing
+    assert pol.step(silence.with_(seq=3)).text == "stop"  # and later ones too
+
+
 def test_checkpoint_round_trip_and_errors(tmp_path):
     m = _tiny_model(1)
     path = save_checkpoint(tmp_path / "m.pt", m, meta={"steps": 3})

@@ -85,15 +85,21 @@ from nbduplex.model.model import InteractionModel
 from nbduplex.model.reader.reader import InstructionReader
 from nbduplex.model.turn_end.detector import TurnEndDetector
 from nbduplex.scenarios.commands import parse
+from nbduplex.scenarios.text import NUMBER_WORDS, SAY_WORDS
 
 SILENCE_ANSWER_TURNS = 9  # a good `answer_silence_turns`: longer than the recipe's pauses
 INSTRUCTED_QUIET_TURNS = 50  # ... but not this soon after an instruction (its task is running)
 DELEGATION_PATIENCE_TURNS = 10  # ... nor this soon after a silent delegation, before its result
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
+TASK_WORDS = frozenset(SAY_WORDS + NUMBER_WORDS)  # interjected only for an instruction's task
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
 ACK_P_END = 0.9  # ... only when the turn-end detector is this sure the user has finished
 TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
+
+
+def _norm(text: str) -> str:
+    return text.lower().strip(" .!?,")
 
 
 class InteractionModelPolicy:
@@ -173,6 +179,7 @@ class InteractionModelPolicy:
         self._delegation_wait = 0  # micro-turns left to wait for a silent delegation's result
         self._results_at_delegation = 0  # agent results received when it was made
         self._since_instruction = INSTRUCTED_QUIET_TURNS  # micro-turns since the last instruction
+        self._instructed = False  # an instruction was given (typed or read) in this session
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
         self._cache = self.model.cache  # ours, even if another policy steps the same model
@@ -211,12 +218,13 @@ class InteractionModelPolicy:
             self._delegation_wait -= 1
             if self._agent_results > self._results_at_delegation:  # the model says the result
                 self._unanswered, self._delegation_wait = False, 0
+        instructed = any(e.role == "user" and e.text and parse(e.text) for e in turn.text)
+        self._instructed |= instructed
         if self.reader is not None:
             speaks = self._user_speaks(0.5, 1)
             self._since_speech = 0 if speaks else self._since_speech + 1
             heard_user = speaks and not turn.model_speaking
             self._unanswered = (self._unanswered or heard_user) and heard is None
-            instructed = any(e.role == "user" and e.text and parse(e.text) for e in turn.text)
             self._since_instruction = 0 if instructed else self._since_instruction + 1
         if self.cue is not None:
             self.cue.push(turn.audio, turn.text)
@@ -253,7 +261,7 @@ class InteractionModelPolicy:
         if waiting and action in (Action.RESPOND, Action.BACKCHANNEL):
             action, info["kept_acknowledgement"] = Action.LISTEN, True
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
-        self._unanswered &= action not in speech
+        unanswered, self._unanswered = self._unanswered, self._unanswered and action not in speech
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
@@ -264,6 +272,10 @@ class InteractionModelPolicy:
             text = self._spell(out.hidden[0, 0], action) if self.words == "decoder" else ""
             info["words_from"] = "decoder" if text else "head"
             text = text or self._words(out.reply_logits[0, 0], action)
+            if action is Action.INTERJECT and not self._instructed and _norm(text) in TASK_WORDS:
+                # a timed word, cue word or count nobody asked for: not said
+                action, text, info["unasked_word"] = Action.LISTEN, "", text
+                self._unanswered, self._spoke_last_turn = unanswered, False
             if action is Action.INTERJECT and self.cue is not None:
                 self.cue.model_said(text)
         elif action is Action.DELEGATE:
