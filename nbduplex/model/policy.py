@@ -62,6 +62,11 @@ reader's VAD): `info["p_cue"]`, `info["cue_heard"]`, `words_from` "cue". An answ
 have given then waits (pending, as above). The model's own interjections stay: the spotter adds
 the cues it did not hear.
 
+Unasked task words: an interjection whose words are a bare timed word, cue word or number
+(`TASK_WORDS`) is not said unless an instruction (typed or read) came earlier in the session
+(`info["unasked_word"]`): such words only serve an instruction's task. "I see ..." and the
+other interjections stay.
+
 Attribution: the attention mass that the decision token (the last token of the micro-turn)
 puts on each cache slot in the last layer, averaged over heads and summed per modality
 ("audio", "video", "text") and per time range before the decision ("time[-0.2s,0s]",
