@@ -167,13 +167,17 @@ def test_eagerness_and_do_not_interrupt_reweight_actions():
         InteractionModelPolicy(m, action_scales={"shout": 2.0})
 
 
-def _always(action: str):
-    """A tiny model whose action head always prefers `action`."""
+def _always(action: str, words: str | None = None):
+    """A tiny model whose action head always prefers `action` (and word head `words`)."""
     m = _tiny_model()
     with torch.no_grad():
         m.action_head.bias.fill_(0)
         m.action_head.weight.fill_(0)
         m.action_head.bias[ACTIONS.index(action)] = 10.0
+        if words is not None:
+            m.reply_head.weight.fill_(0)
+            m.reply_head.bias.fill_(0)
+            m.reply_head.bias[m.config.replies.index(words)] = 10.0
     return m
 
 
@@ -262,12 +266,7 @@ def test_a_task_word_nobody_asked_for_is_not_interjected():
     the session (typed here; a read one counts the same); other interjections stay."""
 
     def saying(word: str) -> InteractionModelPolicy:
-        m = _always("interject")
-        with torch.no_grad():
-            m.reply_head.weight.fill_(0)
-            m.reply_head.bias.fill_(0)
-            m.reply_head.bias[m.config.replies.index(word)] = 10.0
-        return InteractionModelPolicy(m, hold_in_pauses=False)
+        return InteractionModelPolicy(_always("interject", word), hold_in_pauses=False)
 
     silence = MicroTurn(0, np.zeros(3200, np.int16))
     for word in ("stop", "three"):
@@ -381,7 +380,7 @@ def test_calibration_in_worker_processes_matches_one_process():
 
 
 def test_no_new_speech_right_after_speech_started():
-    pol = InteractionModelPolicy(_always("interject"))
+    pol = InteractionModelPolicy(_always("interject", "I see something."))
     turn = MicroTurn(0, np.zeros(3200, np.int16))
     acts = [pol.step(turn.with_(seq=k)).action for k in range(4)]
     assert acts == [Action.INTERJECT, Action.LISTEN, Action.INTERJECT, Action.LISTEN]
