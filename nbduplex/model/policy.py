@@ -67,11 +67,8 @@ Unasked task words: an interjection whose words are a bare timed word, cue word 
 (`info["unasked_word"]`): such words only serve an instruction's task. "I see ..." and the
 other interjections stay.
 
-Attribution: the attention mass that the decision token (the last token of the micro-turn)
-puts on each cache slot in the last layer, averaged over heads and summed per modality
-("audio", "video", "text") and per time range before the decision ("time[-0.2s,0s]",
-"time[-1s,-0.2s]", "time[-5s,-1s]", "time[<-5s]"). The time embedding is added to every token,
-so attention mass cannot separate it from the modality it rides on.
+Attribution: the attention mass per modality and time range behind each decision
+(`model/attribution.py`).
 """
 
 from __future__ import annotations
@@ -81,7 +78,8 @@ import math
 import torch
 
 from nbduplex.decision import Action, Decision
-from nbduplex.microturn import MICROTURN_S, MicroTurn, TextEvent
+from nbduplex.microturn import MicroTurn, TextEvent
+from nbduplex.model.attribution import attention_attribution
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.cue.listener import CUE_SPEECH_TURNS, CueListener
 from nbduplex.model.cue.spotter import CueSpotter
@@ -100,7 +98,6 @@ TASK_WORDS = frozenset(SAY_WORDS + NUMBER_WORDS)  # interjected only for an inst
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
 ACKNOWLEDGEMENT = "Let me check that."  # said when delegating, while the agent works
 ACK_P_END = 0.9  # ... only when the turn-end detector is this sure the user has finished
-TIME_RANGES = ((0.2, "time[-0.2s,0s]"), (1.0, "time[-1s,-0.2s]"), (5.0, "time[-5s,-1s]"))
 
 
 def _norm(text: str) -> str:
@@ -301,7 +298,7 @@ class InteractionModelPolicy:
             probs=probs,
             text=text,
             task=task,
-            attribution=self._attribution() if self.attribution else {},
+            attribution=attention_attribution(self.model) if self.attribution else {},
             info={"eagerness": float(self.eagerness), "p_act": float(1 - probs["listen"]), **info},
         )
 
@@ -387,26 +384,3 @@ class InteractionModelPolicy:
             logits[replies.index(AGENT_REPLY)] = -math.inf
         word = replies[int(logits.argmax())]
         return self._last_agent_text if word == AGENT_REPLY else word
-
-    def _attribution(self) -> dict[str, float]:
-        cache = self.model.cache
-        att = self.model.blocks[-1].attn.last_attention
-        if cache is None or att is None:
-            return {}
-        w = att[0, :, -1].mean(0).cpu()  # (C,) attention of the decision token
-        s = self.config.tokens_per_turn
-        slot_kind = torch.arange(cache.size) % s  # 0..A-1 audio, A image, A+1 text+state
-        a = self.config.audio_tokens
-        out = {
-            "audio": float(w[slot_kind < a].sum()),
-            "video": float(w[slot_kind == a].sum()),
-            "text": float(w[slot_kind == a + 1].sum()),
-        }
-        owner = cache.owner[0]
-        age = (cache.turn - 1 - owner).float() * MICROTURN_S  # seconds before this turn
-        lo = -1.0
-        for hi, key in TIME_RANGES:
-            out[key] = float(w[(age > lo) & (age < hi - 1e-6) & (owner >= 0)].sum())
-            lo = hi - 1e-6
-        out["time[<-5s]"] = float(w[(age >= 5.0 - 1e-6) & (owner >= 0)].sum())
-        return out
