@@ -234,7 +234,7 @@ def test_a_silent_delegation_that_brings_no_result_is_answered_after_the_silence
     result (the agent stays quiet): once DELEGATION_PATIENCE_TURNS pass without one, the silence
     answer follows; a result within that time is the transformer's to say."""
     from nbduplex.microturn import split_chunks
-    from nbduplex.model.policy import DELEGATION_PATIENCE_TURNS, SILENCE_ANSWER_TURNS
+    from nbduplex.model.unanswered import DELEGATION_PATIENCE_TURNS, SILENCE_ANSWER_TURNS
     from nbduplex.tts import synthesize
 
     speech = synthesize("I spent the whole morning in the garden with my sister").audio

@@ -66,7 +66,7 @@ def load_policy(
     spot_cues (bool: let the checkpoint's cue spotter say the instructed word when it hears a
     CueSpeak cue, default on), acknowledgement (said when delegating; "" for none),
     answer_silence_turns (answer unanswered user speech after this many silent micro-turns;
-    default `policy.SILENCE_ANSWER_TURNS` = 9, 1.8 s; 0 never answers a silence).
+    default `unanswered.SILENCE_ANSWER_TURNS` = 9, 1.8 s; 0 never answers a silence).
     """
     from nbduplex.model.checkpoint import load_model
     from nbduplex.model.policy import InteractionModelPolicy

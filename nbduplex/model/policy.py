@@ -43,17 +43,13 @@ the user stays silent all that time (per the reader's VAD), the model takes the 
 (`info["pending_answer"]`); if the user speaks again, it is dropped. So a turn end misread as
 a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
-Answering a silence (`answer_silence_turns`, default `SILENCE_ANSWER_TURNS` = 9, 1.8 s, which
-is longer than the training recipe's mid-turn pauses): with the reader (its VAD), when the user
-spoke (anything but an instruction the reader read), nothing answered, and then that many
-micro-turns passed in silence, the model responds (`info["answered_silence"]`). It catches turn
-ends the transformer lets pass. It stays quiet for `INSTRUCTED_QUIET_TURNS` (10 s) after an
-instruction (typed or read): an answer then would run over the instructed word, count or cue.
-A silent delegation (no acknowledgement) does not count as an answer: its result is, so the
-silence answer waits `DELEGATION_PATIENCE_TURNS` (2 s) after it, and is dropped if a result
-arrives (the agent stays quiet about a spoken request no tool fits, which left the user
-unanswered). On by default since session 11 (`answer_silence_turns=0` turns it off): see the
-model card for what it gained and cost.
+Answering a silence (`model/unanswered.py`, with the reader's VAD): when the user spoke (anything
+but an instruction the reader read), nothing answered, and then `answer_silence_turns`
+micro-turns passed in silence (default `SILENCE_ANSWER_TURNS` = 9, 1.8 s, longer than the
+training recipe's mid-turn pauses), the model responds (`info["answered_silence"]`). It catches
+turn ends the transformer lets pass. Not within 10 s of an instruction, nor while a silent
+delegation's result may still arrive. `answer_silence_turns=0` turns it off: see the model card
+for what it gained and cost.
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model
@@ -81,18 +77,16 @@ from nbduplex.decision import Action, Decision
 from nbduplex.microturn import MicroTurn, TextEvent
 from nbduplex.model.attribution import attention_attribution
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
-from nbduplex.model.cue.listener import CUE_SPEECH_TURNS, CueListener
+from nbduplex.model.cue.listener import CueListener
 from nbduplex.model.cue.spotter import CueSpotter
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
 from nbduplex.model.reader.reader import InstructionReader
 from nbduplex.model.turn_end.detector import TurnEndDetector
+from nbduplex.model.unanswered import SILENCE_ANSWER_TURNS, UnansweredTurn
 from nbduplex.scenarios.commands import parse
 from nbduplex.scenarios.text import NUMBER_WORDS, SAY_WORDS
 
-SILENCE_ANSWER_TURNS = 9  # a good `answer_silence_turns`: longer than the recipe's pauses
-INSTRUCTED_QUIET_TURNS = 50  # ... but not this soon after an instruction (its task is running)
-DELEGATION_PATIENCE_TURNS = 10  # ... nor this soon after a silent delegation, before its result
 RESUME_P, RESUME_FRAMES = 0.9, 2  # VAD frames (32 ms) that say the user speaks again
 TASK_WORDS = frozenset(SAY_WORDS + NUMBER_WORDS)  # interjected only for an instruction's task
 AGENT_REPLY = "@agent"  # word-head entry meaning "say the latest agent result"
@@ -160,7 +154,7 @@ class InteractionModelPolicy:
         self.pending_turns = int(pending_turns)  # how long a held answer waits for the turn end
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueListener(CueSpotter(*found)) if found else None
-        self.answer_silence_turns = int(answer_silence_turns)  # 0: never answer a silence
+        self.unanswered = UnansweredTurn(answer_silence_turns)  # 0: never answer a silence
         self.acknowledgement = acknowledgement  # said when delegating ("": nothing)
         self._stream = None
         self.reset()
@@ -176,11 +170,7 @@ class InteractionModelPolicy:
             self.turn_end.reset()
         if self.cue is not None:
             self.cue.reset()
-        self._since_speech = CUE_SPEECH_TURNS  # micro-turns since the VAD last heard the user
-        self._unanswered = False  # the user spoke (not an instruction) and the model has not acted
-        self._delegation_wait = 0  # micro-turns left to wait for a silent delegation's result
-        self._results_at_delegation = 0  # agent results received when it was made
-        self._since_instruction = INSTRUCTED_QUIET_TURNS  # micro-turns since the last instruction
+        self.unanswered.reset()
         self._instructed = False  # an instruction was given (typed or read) in this session
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
@@ -193,6 +183,15 @@ class InteractionModelPolicy:
         self._results_at_ack = 0  # ... and when the acknowledgement started
         self._pending: tuple[Action, int] | None = None  # (held action, micro-turns left)
         self.model.blocks[-1].attn.keep_attention = self.attribution
+
+    @property
+    def answer_silence_turns(self) -> int:
+        """Silent micro-turns after which an unanswered turn is answered (0: never)."""
+        return self.unanswered.silence_turns
+
+    @answer_silence_turns.setter
+    def answer_silence_turns(self, turns: int) -> None:
+        self.unanswered.silence_turns = int(turns)
 
     def close(self) -> None:
         """Release the KV cache."""
@@ -216,18 +215,12 @@ class InteractionModelPolicy:
             self.turn_end.push(turn.audio)
         if heard is not None:  # the model reads instructions; it cannot parse spoken ones
             turn = turn.with_(text=(*turn.text, TextEvent("user", heard.typed)))
-        if self._delegation_wait:
-            self._delegation_wait -= 1
-            if self._agent_results > self._results_at_delegation:  # the model says the result
-                self._unanswered, self._delegation_wait = False, 0
         instructed = any(e.role == "user" and e.text and parse(e.text) for e in turn.text)
         self._instructed |= instructed
         if self.reader is not None:
             speaks = self._user_speaks(0.5, 1)
-            self._since_speech = 0 if speaks else self._since_speech + 1
-            heard_user = speaks and not turn.model_speaking
-            self._unanswered = (self._unanswered or heard_user) and heard is None
-            self._since_instruction = 0 if instructed else self._since_instruction + 1
+            read = heard is not None
+            self.unanswered.hear(speaks, turn.model_speaking, read, instructed, self._agent_results)
         if self.cue is not None:
             self.cue.push(turn.audio, turn.text)
         acking = self._acking = self._acking and turn.model_speaking
@@ -250,20 +243,22 @@ class InteractionModelPolicy:
             action = self._check_turn_end(action, turn, info)
         cue_word = None
         if self.cue is not None:  # without a reader there is no VAD: every micro-turn is read
-            since = self._since_speech if self.reader is not None else None
+            since = self.unanswered.since_speech if self.reader is not None else None
             busy = turn.model_speaking or self._spoke_last_turn
             cue_word = self.cue.listen(since, busy, info)
         if cue_word is not None:
             if action in (Action.RESPOND, Action.DELEGATE) and self.turn_end is not None:
                 self._pending = (action, self.pending_turns)  # answered after the word
             action = Action.INTERJECT
-        if action is Action.LISTEN and self._answers_silence(turn):
-            action, info["answered_silence"] = Action.RESPOND, True
+        if action is Action.LISTEN and self.reader is not None:
+            busy = bool(turn.model_speaking or self._acking or self._pending)
+            if self.unanswered.answer(busy):
+                action, info["answered_silence"] = Action.RESPOND, True
         waiting = acking and self._agent_results == self._results_at_ack  # no result yet
         if waiting and action in (Action.RESPOND, Action.BACKCHANNEL):
             action, info["kept_acknowledgement"] = Action.LISTEN, True
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
-        unanswered, self._unanswered = self._unanswered, self._unanswered and action not in speech
+        answered = action in speech
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
@@ -277,7 +272,7 @@ class InteractionModelPolicy:
             if action is Action.INTERJECT and not self._instructed and _norm(text) in TASK_WORDS:
                 # a timed word, cue word or count nobody asked for: not said
                 action, text, info["unasked_word"] = Action.LISTEN, "", text
-                self._unanswered, self._spoke_last_turn = unanswered, False
+                answered = self._spoke_last_turn = False
             if action is Action.INTERJECT and self.cue is not None:
                 self.cue.model_said(text)
         elif action is Action.DELEGATE:
@@ -287,11 +282,9 @@ class InteractionModelPolicy:
             text = self.acknowledgement if sure and not self._acking else ""  # said once
             if text:
                 self._results_at_ack = self._agent_results
-            # an acknowledged delegation has answered; a silent one answers with its result, so
-            # the silence answer waits for that (a spoken request no tool fits brings none)
-            self._unanswered &= not (text or self._acking)
-            self._delegation_wait = DELEGATION_PATIENCE_TURNS
-            self._results_at_delegation = self._agent_results
+            # an acknowledged delegation has answered; a silent one answers with its result
+            self.unanswered.delegated(bool(text or self._acking), self._agent_results)
+        self.unanswered.acted(answered)
         self._acking = (self._acking or bool(text)) and action in (Action.LISTEN, Action.DELEGATE)
         return Decision(
             action=action,
@@ -327,15 +320,6 @@ class InteractionModelPolicy:
             return action
         info["held_in_pause"] = True
         return Action.LISTEN
-
-    def _answers_silence(self, turn: MicroTurn) -> bool:
-        """The user spoke, then fell silent for `silence_answer_turns` micro-turns (longer than
-        the mid-turn pauses of the training recipe), and nothing answered: the model does."""
-        n = self.answer_silence_turns
-        quiet = not (turn.model_speaking or self._acking or self._pending)
-        free = self._since_instruction >= INSTRUCTED_QUIET_TURNS  # no task of its own running
-        free &= not self._delegation_wait  # nor a silent delegation's result on its way
-        return bool(n) and self._unanswered and quiet and free and self._since_speech >= n
 
     def _user_speaks(self, p: float = RESUME_P, frames: int = RESUME_FRAMES) -> bool:
         """The reader's VAD heard the user in this micro-turn: at least `frames` frames with
