@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--kind", default="turn_taking", help="scenario kind (see --list-kinds)")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--synth",
+        default="espeak",
+        choices=("espeak", "flite", "festival", "pico"),
+        help="the user's voice: espeak (the model's training voices) or a synthesiser it never "
+        "trained on (needs the Debian package; PocketSphinx, which transcribes delegated "
+        "requests for the agent, hears flite far better than espeak)",
+    )
     demo.add_argument("--out", default="nbduplex-demo", help="output directory")
     demo.add_argument("--list-kinds", action="store_true", help="list scenario kinds and exit")
 
@@ -262,9 +270,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     if args.kind not in SCENARIO_KINDS:
         raise CliError(f"unknown scenario kind {args.kind!r}; choose from {sorted(SCENARIO_KINDS)}")
+    from nbduplex.tts import TTSError, synthesize
+
+    try:  # a missing synthesiser says how to install it
+        synthesize("hello", synth=args.synth)
+    except TTSError as e:
+        raise CliError(str(e)) from e
     policy = _resolve(args.policy)
     out = _prepare_out(Path(args.out), overwrite=True)
-    scenario = generate_scenario(args.kind, seed=args.seed, simulate_agent=False)
+    voices = "train" if args.synth == "espeak" else None
+    scenario = generate_scenario(
+        args.kind, seed=args.seed, synth=args.synth, voices=voices, simulate_agent=False
+    )
     scenario.write(out / "input")
     trace = Trace(
         out / "trace", meta={"policy": args.policy, "scenario": args.kind, "seed": args.seed}
@@ -285,8 +302,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     fig = plot_timeline(trace, labels=labels)
     fig.savefig(out / "timeline.png", dpi=110, bbox_inches="tight")
     print(
-        f"scenario {args.kind!r} (seed {args.seed}), {len(trace.rows) * 0.2:.1f} s, "
-        f"policy {args.policy}"
+        f"scenario {args.kind!r} (seed {args.seed}, {args.synth}), "
+        f"{len(trace.rows) * 0.2:.1f} s, policy {args.policy}"
     )
     for key, value in summarize(metrics).items():
         print(f"  {key:<28} {value:8.3f}" if isinstance(value, float) else f"  {key:<28} {value}")

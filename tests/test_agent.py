@@ -131,6 +131,8 @@ def test_calculator_rejects_non_strings():
         ("what is 10 divided by 0", "10 / 0"),  # kept: the calculator reports the error
         ("what happened in 2024", None),
         ("hello there", None),
+        ("minus four hundred ninety three", None),  # a lone signed number: nothing to work out
+        ("what is minus 3 plus 4", "-3 + 4"),
     ],
 )
 def test_find_expression(text, expected):

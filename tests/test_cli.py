@@ -11,7 +11,7 @@ import soundfile as sf
 
 from nbduplex.cli import main
 from nbduplex.decision import ACTIONS
-from nbduplex.tts import synthesize
+from nbduplex.tts import available, synthesize
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +207,16 @@ def test_demo_with_the_model_on_a_spoken_instruction(tmp_path, capsys):
     assert heard == ["say hello in 8 seconds"]
     for name in ("timeline.png", "output.wav", "input"):
         assert (out / name).exists()
+
+
+@pytest.mark.skipif(not available("flite"), reason="needs the flite Debian package")
+def test_demo_in_a_voice_the_model_never_trained_on(tmp_path, capsys):
+    """`--synth flite` renders the user's side with flite (held out from training)."""
+    out = tmp_path / "demo"
+    argv = ["demo", "--synth", "flite", "--policy", "openai-server-vad", "--out", str(out)]
+    assert main(argv) == 0
+    assert "(seed 0, flite)" in capsys.readouterr().out
+    assert main([*argv[:-1], str(tmp_path / "espeak"), "--synth", "espeak"]) == 0
+    flite, rate = sf.read(out / "input" / "input.wav", dtype="int16")
+    espeak, _ = sf.read(tmp_path / "espeak" / "input" / "input.wav", dtype="int16")
+    assert rate == 16000 and not np.array_equal(flite[: len(espeak)], espeak[: len(flite)])

@@ -173,7 +173,8 @@ def find_expression(text: str) -> str | None:
         while run and run[0] in _LEADING_JUNK:
             run = run[1:]
         has_digit = any(t[0].isdigit() for t in run)
-        has_op = any(not t[0].isdigit() and t not in ("(", ")") for t in run)
+        body = run[1:] if run and run[0] in ("-", "+") else run  # "minus 493" is just a number
+        has_op = any(not t[0].isdigit() and t not in ("(", ")") for t in body)
         if not (has_digit and has_op):
             continue
         candidate = _tidy(" ".join(run))
