@@ -20,7 +20,9 @@ MicroTurns, speaker and model-speaking flag as a live session), then:
   that window; NaN when the policy never delegates), `delegation.false_per_min` = the others
   per minute of stream (a false delegation makes the agent say "Sorry, I can't do that");
 - false interjections: `interject` decisions with none due from 1 s before to 3 s after
-  (per minute of stream: a timed word, a count or "I see something." out of the blue).
+  (per minute of stream: a timed word, a count or "I see something." out of the blue);
+- `<rate>.lo` / `<rate>.hi`: the 95 % interval of each rate (TOR, stopped rate, task
+  accuracies) by resampling scenarios (`model/intervals.py`).
 Splits: "heldout" = espeak voices never used in training, "flite" = the flite synthesiser
 (never used in training), "train" = training voices with unseen seeds, "festival" =
 festival voices flite does not have (a development set for choosing between models; see
@@ -36,6 +38,7 @@ import numpy as np
 
 from nbduplex.decision import SPEECH_ACTIONS
 from nbduplex.microturn import MICROTURN_S
+from nbduplex.model.intervals import RATES, intervals, rate_counts
 
 SPLITS = {
     "heldout": ("espeak", "heldout"),
@@ -156,7 +159,7 @@ def evaluate(
     synth, voices = SPLITS[split]
     pol = resolve_policy(policy) if isinstance(policy, str) else policy
     kinds = list(kinds or SCENARIO_KINDS)
-    fd, tasks, minutes = [], {}, 0.0
+    fd, tasks, minutes, per_scenario = [], {}, 0.0, []
     jobs = [(k, seed + i) for k in kinds for i in range(n_per_kind)]
     for kind, s in tqdm(jobs, desc=f"eval {split}", disable=not progress):
         sc = generate_scenario(kind, s, synth=synth, voices=voices)
@@ -164,8 +167,10 @@ def evaluate(
         rows = list(trace.rows)
         minutes += sc.duration / 60.0
         fd.append(fd_evaluate(rows, sc.labels))
-        for k, v in task_scores(rows, sc.labels).items():
+        scores = task_scores(rows, sc.labels)
+        for k, v in scores.items():
             tasks.setdefault(k, []).extend(v)
+        per_scenario.append(rate_counts(fd[-1], scores))
     out = _pool(fd)
     mean = {k: (float(np.mean(v)) if v else math.nan) for k, v in tasks.items()}
     n_false = sum(1 for v in tasks.get("delegate_true", []) if not v)
@@ -189,6 +194,7 @@ def evaluate(
         if minutes else math.nan,
         "scenarios": float(len(jobs)),
     })  # fmt: skip
+    out.update(intervals(per_scenario))
     return out
 
 
@@ -197,6 +203,20 @@ def evaluation_table(results: dict[str, dict[str, float]]):
     import pandas as pd
 
     return pd.DataFrame.from_dict(results, orient="index")
+
+
+def _with_intervals(df):
+    """The table as text, each rate with its 95 % interval: "0.893 [0.845, 0.936]"."""
+    text = df.map(lambda v: f"{v:.3f}")
+    for rate in RATES:
+        if rate in df and f"{rate}.lo" in df:
+            lo, hi = df[f"{rate}.lo"], df[f"{rate}.hi"]
+            text[rate] = [
+                f"{v:.3f} [{a:.3f}, {b:.3f}]" if not math.isnan(a) else f"{v:.3f}"
+                for v, a, b in zip(df[rate], lo, hi, strict=True)
+            ]
+            text = text.drop(columns=[f"{rate}.lo", f"{rate}.hi"])
+    return text
 
 
 def eval_main(args: list[str] | None = None) -> Any:
@@ -220,7 +240,7 @@ def eval_main(args: list[str] | None = None) -> Any:
         for split in (a.split or ["heldout", "flite"])
     }
     df = evaluation_table(results)
-    print(df.T.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(_with_intervals(df).T.to_string())
     if a.csv:
         df.to_csv(a.csv)
     return df

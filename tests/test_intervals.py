@@ -1,0 +1,80 @@
+"""Scenario-bootstrap intervals of the evaluation's rates (`model/intervals.py`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbduplex.model.intervals import RATES, intervals, rate_counts
+
+
+def _scenario(turn_hits: int, turns: int) -> dict[str, tuple[float, int]]:
+    return {"turn.tor": (float(turn_hits), turns)}
+
+
+def test_identical_scenarios_give_a_point():
+    r = intervals([_scenario(3, 4)] * 20)
+    assert r["turn.tor.lo"] == r["turn.tor.hi"] == 0.75
+    assert math.isnan(r["pause.tor.lo"]) and math.isnan(r["pause.tor.hi"])  # no pause events
+    assert set(r) == {f"{rate}.{end}" for rate in RATES for end in ("lo", "hi")}
+
+
+def test_one_event_per_scenario_matches_the_binomial_interval():
+    rng = np.random.default_rng(1)
+    per = [_scenario(int(x), 1) for x in rng.random(400) < 0.5]
+    r = intervals(per)
+    p = sum(s["turn.tor"][0] for s in per) / len(per)
+    half = 1.96 * math.sqrt(p * (1 - p) / len(per))  # the normal approximation, about 0.049
+    assert r["turn.tor.lo"] < p < r["turn.tor.hi"]
+    assert abs((r["turn.tor.hi"] - r["turn.tor.lo"]) - 2 * half) < 0.015
+    again = intervals(per)  # a fixed seed: the same runs give the same interval
+    assert (again["turn.tor.lo"], again["turn.tor.hi"]) == (r["turn.tor.lo"], r["turn.tor.hi"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=30))
+def test_the_pooled_rate_lies_inside_its_interval(counts):
+    per = [_scenario(min(h, n), n) for h, n in counts]
+    total = sum(s["turn.tor"][1] for s in per)
+    r = intervals(per, replicates=500)
+    if total == 0:
+        assert math.isnan(r["turn.tor.lo"])
+        return
+    pooled = sum(s["turn.tor"][0] for s in per) / total
+    assert 0.0 <= r["turn.tor.lo"] <= pooled + 1e-9 and pooled - 1e-9 <= r["turn.tor.hi"] <= 1.0
+
+
+def test_rate_counts_reads_events_and_task_scores():
+    fd = {
+        "turn": {"events": [{"tor": 1}, {"tor": 0}, {"tor": 1}]},
+        "pause": {"events": [{"tor": 0}]},
+        "interrupt": {"events": [{"model_speaking": True, "stopped": 1},
+                                 {"model_speaking": False, "stopped": 0}]},
+    }  # fmt: skip
+    c = rate_counts(fd, {"timespeak": [1.0, 0.0], "count_obo": [1.0]})
+    assert c["turn.tor"] == (2.0, 3) and c["pause.tor"] == (0.0, 1)
+    assert c["interrupt.stopped_rate"] == (1.0, 1)  # only barge-ins while the model spoke
+    assert c["timespeak.acc"] == (1.0, 2) and c["count.obo"] == (1.0, 1)
+    assert c["cuespeak.acc"] == (0.0, 0)
+
+
+def test_nbduplex_eval_prints_each_rate_with_its_interval(tmp_path, capsys):
+    """`nbduplex eval` on real scenarios (a cascade, one per kind): the printed table shows
+    "rate [lo, hi]", the CSV keeps the numbers."""
+    import pandas as pd
+
+    from nbduplex.model.evaluate import eval_main
+
+    csv = tmp_path / "eval.csv"
+    args = ["--policy", "energy-vad", "--split", "heldout", "--n-per-kind", "1", "--csv", str(csv)]
+    df = eval_main(args)
+    printed = capsys.readouterr().out
+    turn = next(line for line in printed.splitlines() if line.startswith("turn.tor"))
+    assert turn.count("[") == 1 and turn.endswith("]")
+    saved = pd.read_csv(csv, index_col=0)
+    row = saved.loc["energy-vad / heldout"]
+    assert row["turn.tor.lo"] <= row["turn.tor"] <= row["turn.tor.hi"]
+    assert df.loc["energy-vad / heldout", "scenarios"] == 9
