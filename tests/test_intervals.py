@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbduplex.model.intervals import RATES, intervals, rate_counts
+from nbduplex.model.intervals import RATES, differences, intervals, rate_counts
 
 
 def _scenario(turn_hits: int, turns: int) -> dict[str, tuple[float, int]]:
@@ -47,6 +48,25 @@ def test_the_pooled_rate_lies_inside_its_interval(counts):
     assert 0.0 <= r["turn.tor.lo"] <= pooled + 1e-9 and pooled - 1e-9 <= r["turn.tor.hi"] <= 1.0
 
 
+def test_paired_differences_of_two_policies_on_the_same_scenarios():
+    rng = np.random.default_rng(2)
+    hard = rng.random(200) < 0.4  # a scenario both policies find hard: they both miss there
+    a = [_scenario(0 if h else 4, 4) for h in hard]
+    b = [_scenario(0 if h else 3, 4) for h in hard]  # B misses one more where it is easy
+    d = differences(a, b)
+    expected = (sum(s["turn.tor"][0] for s in a) - sum(s["turn.tor"][0] for s in b)) / 800
+    assert d["turn.tor.diff"] == pytest.approx(expected)
+    assert 0 < d["turn.tor.diff.lo"] < expected < d["turn.tor.diff.hi"]
+    # pairing removes the scenarios' shared difficulty: narrower than either rate's own interval
+    ra = intervals(a)
+    assert d["turn.tor.diff.hi"] - d["turn.tor.diff.lo"] < ra["turn.tor.hi"] - ra["turn.tor.lo"]
+    same = differences(a, a)
+    assert same["turn.tor.diff"] == same["turn.tor.diff.lo"] == same["turn.tor.diff.hi"] == 0
+    assert math.isnan(same["pause.tor.diff"])  # no pause events
+    with pytest.raises(ValueError, match="same scenarios"):
+        differences(a, b[:-1])
+
+
 def test_rate_counts_reads_events_and_task_scores():
     fd = {
         "turn": {"events": [{"tor": 1}, {"tor": 0}, {"tor": 1}]},
@@ -62,19 +82,23 @@ def test_rate_counts_reads_events_and_task_scores():
 
 
 def test_nbduplex_eval_prints_each_rate_with_its_interval(tmp_path, capsys):
-    """`nbduplex eval` on real scenarios (a cascade, one per kind): the printed table shows
-    "rate [lo, hi]", the CSV keeps the numbers."""
+    """`nbduplex eval` on real scenarios (two cascades, one per kind): the printed table shows
+    "rate [lo, hi]", then each policy's paired difference from the first; the CSV keeps the
+    numbers."""
     import pandas as pd
 
     from nbduplex.model.evaluate import eval_main
 
     csv = tmp_path / "eval.csv"
-    args = ["--policy", "energy-vad", "--split", "heldout", "--n-per-kind", "1", "--csv", str(csv)]
-    df = eval_main(args)
-    printed = capsys.readouterr().out
-    turn = next(line for line in printed.splitlines() if line.startswith("turn.tor"))
-    assert turn.count("[") == 1 and turn.endswith("]")
+    policies = ["--policy", "energy-vad", "--policy", "webrtc-vad"]
+    df = eval_main([*policies, "--split", "heldout", "--n-per-kind", "1", "--csv", str(csv)])
+    table, diffs = capsys.readouterr().out.split("differences from energy-vad (paired")
+    turn = next(line for line in table.splitlines() if line.startswith("turn.tor"))
+    assert turn.count("[") == 2 and turn.endswith("]")  # one interval per policy
+    assert "webrtc-vad - energy-vad / heldout" in diffs
+    turn = next(line for line in diffs.splitlines() if line.startswith("turn.tor"))
+    assert turn.count("[") == 1 and turn.split()[1][0] in "+-"
     saved = pd.read_csv(csv, index_col=0)
     row = saved.loc["energy-vad / heldout"]
     assert row["turn.tor.lo"] <= row["turn.tor"] <= row["turn.tor.hi"]
-    assert df.loc["energy-vad / heldout", "scenarios"] == 9
+    assert df.loc["webrtc-vad / heldout", "scenarios"] == 9

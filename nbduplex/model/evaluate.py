@@ -38,7 +38,7 @@ import numpy as np
 
 from nbduplex.decision import SPEECH_ACTIONS
 from nbduplex.microturn import MICROTURN_S
-from nbduplex.model.intervals import RATES, intervals, rate_counts
+from nbduplex.model.intervals import RATES, differences, intervals, rate_counts
 
 SPLITS = {
     "heldout": ("espeak", "heldout"),
@@ -145,8 +145,11 @@ def evaluate(
     kinds: list[str] | None = None,
     seed: int = EVAL_SEED,
     progress: bool = True,
+    per_scenario: list | None = None,
 ) -> dict[str, float]:
-    """Run `n_per_kind` scenarios of every kind through `policy`; pooled metrics (see above)."""
+    """Run `n_per_kind` scenarios of every kind through `policy`; pooled metrics (see above).
+    `per_scenario`: a list to fill with each scenario's (hits, events) per rate, in order (for
+    `intervals.differences` between two policies on the same scenarios)."""
     from tqdm.auto import tqdm
 
     from nbduplex.metrics import evaluate as fd_evaluate
@@ -159,7 +162,8 @@ def evaluate(
     synth, voices = SPLITS[split]
     pol = resolve_policy(policy) if isinstance(policy, str) else policy
     kinds = list(kinds or SCENARIO_KINDS)
-    fd, tasks, minutes, per_scenario = [], {}, 0.0, []
+    fd, tasks, minutes = [], {}, 0.0
+    per_scenario = [] if per_scenario is None else per_scenario
     jobs = [(k, seed + i) for k in kinds for i in range(n_per_kind)]
     for kind, s in tqdm(jobs, desc=f"eval {split}", disable=not progress):
         sc = generate_scenario(kind, s, synth=synth, voices=voices)
@@ -219,6 +223,21 @@ def _with_intervals(df):
     return text
 
 
+def _differences_text(diffs: dict[str, dict[str, float]]) -> str:
+    """The paired differences as text: "-0.036 [-0.082, +0.009]" per rate."""
+    import pandas as pd
+
+    def cell(d: dict[str, float], rate: str) -> str:
+        lo, hi = d[f"{rate}.diff.lo"], d[f"{rate}.diff.hi"]
+        return f"{d[f'{rate}.diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+    rows = {
+        name: {rate: cell(d, rate) for rate in RATES if not math.isnan(d[f"{rate}.diff"])}
+        for name, d in diffs.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").T.fillna("").to_string()
+
+
 def eval_main(args: list[str] | None = None) -> Any:
     """Entry point for `nbduplex eval`: policies x splits -> printed table (and optional CSV).
 
@@ -234,13 +253,25 @@ def eval_main(args: list[str] | None = None) -> Any:
     p.add_argument("--n-per-kind", type=int, default=4, help="scenarios per kind")
     p.add_argument("--csv", default=None, help="also write the table here")
     a = p.parse_args(args)
-    results = {
-        f"{pol} / {split}": evaluate(pol, split, n_per_kind=a.n_per_kind)
-        for pol in (a.policy or ["model"])
-        for split in (a.split or ["heldout", "flite"])
-    }
+    policies, splits = a.policy or ["model"], a.split or ["heldout", "flite"]
+    results, per = {}, {}
+    for pol in policies:
+        for split in splits:
+            per[pol, split] = []
+            results[f"{pol} / {split}"] = evaluate(
+                pol, split, n_per_kind=a.n_per_kind, per_scenario=per[pol, split]
+            )
     df = evaluation_table(results)
     print(_with_intervals(df).T.to_string())
+    if len(policies) > 1:  # each policy against the first, on the same scenarios
+        first = policies[0]
+        diffs = {
+            f"{pol} - {first} / {split}": differences(per[pol, split], per[first, split])
+            for pol in policies[1:]
+            for split in splits
+        }
+        print(f"\ndifferences from {first} (paired, 95 % interval):")
+        print(_differences_text(diffs))
     if a.csv:
         df.to_csv(a.csv)
     return df
