@@ -91,3 +91,33 @@ def test_a_spoken_request_no_tool_fits_is_recorded_but_not_said(say_unrouted):
         ]
     finally:
         agent.detach()
+
+
+@pytest.mark.parametrize(("delegate_at", "tasks"), [((3, 4), 1), ((3, 9), 2)])
+def test_a_spoken_request_delegated_in_consecutive_micro_turns_runs_once(delegate_at, tasks):
+    """The model may delegate in two micro-turns in a row; the first task may already be done
+    (no tool fitted, or a fast answer). The second is the same request: not transcribed or
+    answered again. A delegation a second later is a new request."""
+    heard = []
+
+    def fake_asr(audio):
+        heard.append(len(audio))
+        return "what is 2 plus 2"
+
+    class Delegates:
+        name = "delegates"
+
+        def reset(self):
+            pass
+
+        def step(self, turn):
+            if turn.seq == delegate_at[1]:
+                assert agent.wait(5.0)  # the first task is done (as 0.2 s later in real time)
+            return Decision(Action.DELEGATE if turn.seq in delegate_at else Action.LISTEN)
+
+    turns = [MicroTurn(k, np.full(CHUNK_SAMPLES, 100, np.int16)) for k in range(12)]
+    agent = BackgroundAgent(transcriber=fake_asr)
+    speaker = Speaker(synthesize=lambda t: np.zeros(10, np.int16))
+    Session(turns, Delegates(), agent=agent, speaker=speaker).run()
+    assert len(heard) == tasks and len(agent.history) == tasks
+    assert all(h.status == "ok" for h in agent.history)

@@ -15,7 +15,10 @@ in the agent's own `.spans` (with agent-local ids), attached or not (`spans.Span
 
 A new task replaces running ones when it is a correction, has the same explicit topic, or
 updates a similar request (`supersede.py`). The same task submitted again while it runs is
-ignored (a policy may delegate on several micro-turns).
+ignored (a policy may delegate on several micro-turns), and so is a spoken request (audio to
+transcribe) submitted within `SAME_SPOKEN_REQUEST_S` of the previous one, even if that one has
+already finished: the user cannot have said a new request in that time, and a second task would
+transcribe the same audio again and say its answer twice.
 `cancel`, `cancel_all` cut tasks (barge-in). A tool error or timeout becomes an answer, never an
 exception in the conversation.
 """
@@ -44,6 +47,8 @@ from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
 from nbduplex.microturn import MICROTURN_S, TextEvent
 
 log = logging.getLogger(__name__)
+
+SAME_SPOKEN_REQUEST_S = 0.5  # a spoken request this soon after the last one is the same request
 
 
 class BackgroundAgent:
@@ -102,6 +107,7 @@ class BackgroundAgent:
         self.session: Any | None = None
         self.history: list[HistoryEntry] = []
         self.tasks: dict[int, AgentTask] = {}
+        self._last_spoken: AgentTask | None = None  # the latest spoken (transcribed) request
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
@@ -172,7 +178,11 @@ class BackgroundAgent:
             call = plan(text, self.tools.names, len(self.documents) > 0)
             topic = call.name if call is not None else "general"
         correction = is_correction(text)
+        spoken = not text and audio is not None and len(audio) > 0
         with self._lock:
+            last = self._last_spoken
+            if spoken and last is not None and 0 <= at - last.at <= SAME_SPOKEN_REQUEST_S:
+                return last.id  # the same spoken request, delegated again
             running = self.running
             for other in running:
                 same = other.text.lower() == text.lower() and other.topic == topic
@@ -181,7 +191,9 @@ class BackgroundAgent:
             job = AgentTask(
                 next(self._ids), text, float(at), time.monotonic(), topic, tuple(context), explicit
             )
-            job.audio = audio if not text and audio is not None and len(audio) else None
+            job.audio = audio if spoken else None
+            if spoken:
+                self._last_spoken = job
             job.say_unrouted = self.say_unrouted if say_unrouted is None else bool(say_unrouted)
             replaced = [
                 o for o in running if supersedes(job, o, self.parallel_topics, self.similarity)
