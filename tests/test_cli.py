@@ -220,3 +220,15 @@ def test_demo_in_a_voice_the_model_never_trained_on(tmp_path, capsys):
     flite, rate = sf.read(out / "input" / "input.wav", dtype="int16")
     espeak, _ = sf.read(tmp_path / "espeak" / "input" / "input.wav", dtype="int16")
     assert rate == 16000 and not np.array_equal(flite[: len(espeak)], espeak[: len(flite)])
+
+
+def test_eval_on_chosen_kinds_and_seeds(capsys):
+    """`nbduplex eval --kind ... --seed ...` runs only those kinds, from that seed on."""
+    argv = ["eval", "--policy", "energy-vad", "--split", "heldout", "--n-per-kind", "2"]
+    argv += ["--kind", "turn_taking", "--kind", "pause_handling", "--seed", "500"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "pause.tor" in printed
+    assert next(x for x in printed.splitlines() if x.startswith("scenarios")).split()[1] == "4.000"
+    res = run_cli("eval", "--kind", "nope")
+    assert res.returncode == 2 and "unknown scenario kind 'nope'" in res.stderr

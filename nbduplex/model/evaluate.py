@@ -251,15 +251,31 @@ def eval_main(args: list[str] | None = None) -> Any:
     )
     p.add_argument("--split", action="append", choices=list(SPLITS), help="default: heldout, flite")
     p.add_argument("--n-per-kind", type=int, default=4, help="scenarios per kind")
+    p.add_argument(
+        "--kind", action="append", help="scenario kind (repeatable); default: every kind"
+    )
+    p.add_argument(
+        "--seed", type=int, default=EVAL_SEED, help=f"first scenario seed (default {EVAL_SEED})"
+    )
     p.add_argument("--csv", default=None, help="also write the table here")
     a = p.parse_args(args)
+    from nbduplex.scenarios import SCENARIO_KINDS
+
+    unknown = sorted(set(a.kind or []) - set(SCENARIO_KINDS))
+    if unknown:
+        p.error(f"unknown scenario kind {unknown[0]!r}; choose from {sorted(SCENARIO_KINDS)}")
     policies, splits = a.policy or ["model"], a.split or ["heldout", "flite"]
     results, per = {}, {}
     for pol in policies:
         for split in splits:
             per[pol, split] = []
             results[f"{pol} / {split}"] = evaluate(
-                pol, split, n_per_kind=a.n_per_kind, per_scenario=per[pol, split]
+                pol,
+                split,
+                n_per_kind=a.n_per_kind,
+                kinds=a.kind,
+                seed=a.seed,
+                per_scenario=per[pol, split],
             )
     df = evaluation_table(results)
     print(_with_intervals(df).T.to_string())
