@@ -189,3 +189,20 @@ def test_timeline_marks_actions_set_by_a_listener() -> None:
     assert len(marks) == 1
     # the cue, the held answer and the answered silence
     assert list(marks[0].get_xdata()) == pytest.approx([0.5, 1.1, 1.9])
+
+
+def test_timeline_shows_the_words_of_back_to_back_utterances() -> None:
+    """An answer that cuts the acknowledgement short 0.6 s in: both sets of words are shown
+    (the second on a second row), and a third, far later, back on the first."""
+    trace = Trace(meta={"policy": "test"})
+    silence = np.zeros(CHUNK_SAMPLES, np.int16)
+    said = {3: ("delegate", "Let me check that."), 6: ("respond", "740 - 706 = 34"),
+            30: ("respond", "Anything else?")}  # fmt: skip
+    for k in range(40):
+        action, text = said.get(k, ("listen", ""))
+        trace.append(MicroTurn(k, silence), Decision(action, text=text), silence)
+    model = plot_timeline(trace).axes[1]
+    rows = {t.get_text().strip(): t.get_position() for t in model.texts}
+    assert set(rows) == {"Let me check that.", "740 - 706 = 34", "Anything else?"}
+    assert rows["740 - 706 = 34"][1] < rows["Let me check that."][1]  # the second row
+    assert rows["Anything else?"][1] == rows["Let me check that."][1]

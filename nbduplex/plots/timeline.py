@@ -90,7 +90,9 @@ def plot_timeline(
     a = lanes["model"]
     model = [(s, b - s) for s, b in trace.model_speech_spans() if b > t0 and s < t1]
     a.broken_barh(model, (0.1, 0.8), facecolors=ACTION_COLORS["respond"])
-    _text_labels(a, [(r["t"] + MICROTURN_S, r["text"]) for r in rows if r.get("text")], 0.5, t0, t1)
+    # two rows of words: an answer that cuts its acknowledgement short still shows its words
+    said = [(r["t"] + MICROTURN_S, r["text"]) for r in rows if r.get("text")]
+    _text_labels(a, said, 0.68, t0, t1, second_y=0.32)
     a.set_ylim(0, 1)
     a.set_ylabel("model", rotation=0, ha="right", va="center")
 
@@ -174,21 +176,30 @@ def _listener_marks(a: Axes, rows: list[dict[str, Any]]) -> bool:
 
 
 def _text_labels(
-    a: Axes, items: list[tuple[float, str]], y: float, t0: float, t1: float, style: str = "normal"
+    a: Axes,
+    items: list[tuple[float, str]],
+    y: float,
+    t0: float,
+    t1: float,
+    style: str = "normal",
+    second_y: float | None = None,
 ) -> None:
-    """Short labels at (t, y), left out where they would overlap the previous one (and all
-    of them when there are more than MAX_TEXT_LABELS)."""
+    """Short labels at (t, y); one that would overlap the previous label goes to `second_y`
+    when given and free there, else it is left out (all of them when there are more than
+    MAX_TEXT_LABELS)."""
     if len(items) > MAX_TEXT_LABELS:
         return
     # seconds per point of lane width: a label of n characters at 7 pt is ~n x 3.9 pt wide
     width_pt = a.get_position().width * a.figure.get_figwidth() * 72
     s_per_pt = (t1 - t0) / max(width_pt, 1.0)
-    free_from = -np.inf
+    rows = [y] if second_y is None else [y, second_y]
+    free_from = dict.fromkeys(rows, -np.inf)
     for t, text in items:
-        if t >= free_from:
+        row = next((r for r in rows if t >= free_from[r]), None)
+        if row is not None:
             label = " " + text[:40]
-            a.text(t, y, label, va="center", fontsize=7, clip_on=True, style=style)
-            free_from = t + len(label) * 7 * 0.55 * s_per_pt
+            a.text(t, row, label, va="center", fontsize=7, clip_on=True, style=style)
+            free_from[row] = t + len(label) * 7 * 0.55 * s_per_pt
 
 
 def _agent_lane(ax: Axes, trace: Trace, t0: float, t1: float) -> None:
