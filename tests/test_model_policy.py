@@ -58,6 +58,20 @@ def test_streaming_featurizer_equals_offline_training_inputs(scenario):
         assert float(x.since_text[0, 0]) == pytest.approx(float(ex["since_text"][k]), abs=1e-4)
 
 
+def test_a_read_only_frame_is_featurized_without_a_warning():
+    """A replayed trace's video frames are read-only arrays; torch warns on those (once per
+    process, so the check runs in a fresh one with warnings as errors)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np; from nbduplex.model.featurize import downscale; "
+        "f = np.full((8, 8, 3), 255, np.uint8); f.flags.writeable = False; "
+        "assert downscale(f, 4).min() == 1.0"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)
+
+
 def test_text_encoding_and_since_text():
     toks = encode_text((TextEvent("user", "hi"), TextEvent("agent", "42")), 8)
     assert toks.tolist() == [257, 104, 105, 258, 52, 50, 256, 256]

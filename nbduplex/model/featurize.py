@@ -51,7 +51,10 @@ def downscale(frame: np.ndarray, size: int) -> np.ndarray:
     f = np.asarray(frame)
     if f.ndim != 3 or f.shape[2] != 3:
         raise ValueError(f"frames must be (H, W, 3) RGB, got shape {f.shape}")
-    x = torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1)[None].float() / 255.0
+    f = np.ascontiguousarray(f)
+    if not f.flags.writeable:  # a replayed trace's frames are read-only (torch would warn)
+        f = f.copy()
+    x = torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255.0
     x = torch.nn.functional.interpolate(x, size=(size, size), mode="area")
     return x[0].numpy()
 
