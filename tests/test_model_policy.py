@@ -65,9 +65,9 @@ def test_a_read_only_frame_is_featurized_without_a_warning():
     import sys
 
     code = (
-        "import numpy as np; from nbduplex.model.featurize import downscale; "
+        "import numpy as np; from nbduplex.model.featurize import area_downscale; "
         "f = np.full((8, 8, 3), 255, np.uint8); f.flags.writeable = False; "
-        "assert downscale(f, 4).min() == 1.0"
+        "assert area_downscale(f, 4).min() == 1.0"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)
 

@@ -47,7 +47,7 @@ import numpy as np
 
 from nbduplex.microturn import CHUNK_SAMPLES, MICROTURN_S, TextEvent
 from nbduplex.model.config import BACKCHANNEL_REPLIES, ModelConfig
-from nbduplex.model.featurize import InstructionMemory, downscale, encode_text
+from nbduplex.model.featurize import InstructionMemory, area_downscale, encode_text
 
 IGNORE = -100  # target value that the losses skip
 SPEECH = ("respond", "backchannel", "interject")
@@ -100,7 +100,7 @@ def scenario_example(
     has_image = np.zeros(n, bool)
     for k, fr in enumerate(scenario.frames[:n]):
         if fr:
-            image[k] = np.round(downscale(fr[-1], s) * 255).astype(np.uint8)
+            image[k] = np.round(area_downscale(fr[-1], s) * 255).astype(np.uint8)
             has_image[k] = True
     names = list(config.actions)
     targets = scenario.labels.target_actions(n)

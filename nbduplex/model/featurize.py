@@ -1,7 +1,7 @@
 """MicroTurns -> model inputs: dMel codes, a downscaled frame, text tokens, time, speaking flag.
 
 `Featurizer` is streaming (one `MicroTurn` at a time, exact streaming dMel); `encode_text`,
-`downscale`, `since_text_series` and `InstructionMemory` are shared with the offline
+`area_downscale`, `since_text_series` and `InstructionMemory` are shared with the offline
 training-data builder, so a policy in the session loop sees exactly what the model was trained on.
 
 Instruction reminder: the latest instruction (user or system text) is re-shown in the text of
@@ -46,8 +46,9 @@ def encode_text(
     return out
 
 
-def downscale(frame: np.ndarray, size: int) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (3, size, size) float32 in [0, 1] by area averaging."""
+def area_downscale(frame: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (3, size, size) float32 in [0, 1] by area averaging (what the
+    model was trained on; `nbduplex.features.downscale` is PIL's bilinear, for the patches)."""
     f = np.asarray(frame)
     if f.ndim != 3 or f.shape[2] != 3:
         raise ValueError(f"frames must be (H, W, 3) RGB, got shape {f.shape}")
@@ -106,7 +107,7 @@ class Featurizer:
             raise ValueError(f"micro-turn {turn.seq}: expected 16 dMel frames, got {codes.shape}")
         has_image = bool(turn.frames)
         image = (
-            downscale(turn.frames[-1], cfg.image_size)
+            area_downscale(turn.frames[-1], cfg.image_size)
             if has_image
             else np.zeros((3, cfg.image_size, cfg.image_size), np.float32)
         )
