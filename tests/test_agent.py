@@ -645,3 +645,19 @@ def test_supersede_rules():
                           task("set a timer for 6 minutes", "timer"))  # fmt: skip
     assert supersedes(task("anything", "a", True), task("else", "a", True))
     assert not supersedes(task("same words", "a", True), task("same words", "a"))
+
+
+def test_repeat_rules():
+    from nbduplex.agent.supersede import SAME_SPOKEN_REQUEST_S, repeat_of
+    from nbduplex.agent.task import AgentTask
+
+    typed = AgentTask(1, "what is 17 times 23", 1.0, 0.0, "calculator", (), False)
+    spoken = AgentTask(2, "", 1.0, 0.0, "general", (), False)
+    running = [typed]
+    assert repeat_of("What is 17 times 23", "calculator", 1.2, False, running, None) is typed
+    assert repeat_of("what is 17 times 24", "calculator", 1.2, False, running, None) is None
+    assert repeat_of("No, what is 17 times 23", "calculator", 1.2, False, [], None) is None
+    # a spoken request repeats the last spoken one for a short while, finished or not
+    assert repeat_of("", "general", 1.2, True, [], spoken) is spoken
+    assert repeat_of("", "general", 1.0 + SAME_SPOKEN_REQUEST_S + 0.2, True, [], spoken) is None
+    assert repeat_of("", "general", 1.2, True, [], None) is None

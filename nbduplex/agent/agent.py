@@ -14,11 +14,9 @@ Spans are written to the session's trace (thread-safe) as they open and close, a
 in the agent's own `.spans` (with agent-local ids), attached or not (`spans.SpanRecorder`).
 
 A new task replaces running ones when it is a correction, has the same explicit topic, or
-updates a similar request (`supersede.py`). The same task submitted again while it runs is
-ignored (a policy may delegate on several micro-turns), and so is a spoken request (audio to
-transcribe) submitted within `SAME_SPOKEN_REQUEST_S` of the previous one, even if that one has
-already finished: the user cannot have said a new request in that time, and a second task would
-transcribe the same audio again and say its answer twice.
+updates a similar request (`supersede.py`). A repeat starts nothing (`supersede.repeat_of`: the
+same task while it runs, or a spoken request delegated again within 0.5 s even if its task has
+finished, which would otherwise be transcribed again and answered twice).
 `cancel`, `cancel_all` cut tasks (barge-in). A tool error or timeout becomes an answer, never an
 exception in the conversation.
 """
@@ -41,14 +39,18 @@ from nbduplex.agent.builtin import DocumentIndex, builtin_tools
 from nbduplex.agent.loop_thread import LoopThread
 from nbduplex.agent.router import Answer, Job, Router, RuleRouter, plan
 from nbduplex.agent.spans import SpanRecorder
-from nbduplex.agent.supersede import PARALLEL_TOPICS, SIMILARITY, is_correction, supersedes
+from nbduplex.agent.supersede import (
+    PARALLEL_TOPICS,
+    SIMILARITY,
+    is_correction,
+    repeat_of,
+    supersedes,
+)
 from nbduplex.agent.task import AgentTask, HistoryEntry, context_from_rows
 from nbduplex.agent.tools import Tool, ToolRegistry, ToolResult
 from nbduplex.microturn import MICROTURN_S, TextEvent
 
 log = logging.getLogger(__name__)
-
-SAME_SPOKEN_REQUEST_S = 0.5  # a spoken request this soon after the last one is the same request
 
 
 class BackgroundAgent:
@@ -180,14 +182,10 @@ class BackgroundAgent:
         correction = is_correction(text)
         spoken = not text and audio is not None and len(audio) > 0
         with self._lock:
-            last = self._last_spoken
-            if spoken and last is not None and 0 <= at - last.at <= SAME_SPOKEN_REQUEST_S:
-                return last.id  # the same spoken request, delegated again
             running = self.running
-            for other in running:
-                same = other.text.lower() == text.lower() and other.topic == topic
-                if same and not correction:
-                    return other.id  # the same request again while it runs
+            repeated = repeat_of(text, topic, float(at), spoken, running, self._last_spoken)
+            if repeated is not None:
+                return repeated.id  # delegated again: nothing new to start
             job = AgentTask(
                 next(self._ids), text, float(at), time.monotonic(), topic, tuple(context), explicit
             )
