@@ -275,6 +275,38 @@ def test_a_silent_delegation_that_brings_no_result_is_answered_after_the_silence
     assert answers(result_at=len(spoken) + 5) == []  # the result came: nothing said for it
 
 
+def test_a_back_channel_at_the_turn_end_leaves_the_turn_unanswered():
+    """A back-channel says "go on"; it does not answer: when the user has stopped and the
+    transformer only back-channelled, the silence answer still follows; an answer does not."""
+    from nbduplex.microturn import split_chunks
+    from nbduplex.model.unanswered import SILENCE_ANSWER_TURNS
+    from nbduplex.tts import synthesize
+
+    speech = synthesize("I spent the whole morning in the garden with my sister").audio
+    spoken = list(split_chunks(np.pad(speech, (0, -len(speech) % 3200))))
+    chunks = spoken + [np.zeros(3200, np.int16)] * 15
+    listen = _always("listen")
+    listen.reader = load_model().reader  # the shipped reader's VAD tells speech from silence
+
+    def silence_answers(action: str) -> list[int]:
+        acting = _always(action)
+        acting.reader = listen.reader
+        pol = InteractionModelPolicy(listen, hold_in_pauses=False)
+        out = []
+        for k, chunk in enumerate(chunks):
+            pol.model = acting if k == len(spoken) else listen
+            d = pol.step(MicroTurn(k, chunk))
+            if k == len(spoken):
+                assert d.action is Action(action)
+            if d.info.get("answered_silence"):
+                out.append(k)
+        return out
+
+    (k,) = silence_answers("backchannel")
+    assert k >= len(spoken) + SILENCE_ANSWER_TURNS - 1
+    assert silence_answers("respond") == []
+
+
 def test_a_task_word_nobody_asked_for_is_not_interjected():
     """A bare timed word, cue word or number is interjected only once an instruction came in
     the session (typed here; a read one counts the same); other interjections stay."""

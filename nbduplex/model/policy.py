@@ -44,9 +44,10 @@ the user stays silent all that time (per the reader's VAD), the model takes the 
 a pause costs at most `pending_turns` x 0.2 s of latency, not the answer.
 
 Answering a silence (`model/unanswered.py`, with the reader's VAD): when the user spoke (anything
-but an instruction the reader read), nothing answered, and then `answer_silence_turns`
-micro-turns passed in silence (default `SILENCE_ANSWER_TURNS` = 9, 1.8 s, longer than the
-training recipe's mid-turn pauses), the model responds (`info["answered_silence"]`). It catches
+but an instruction the reader read), nothing answered (a back-channel does not: "mm-hm" says
+go on), and then `answer_silence_turns` micro-turns passed in silence (default
+`SILENCE_ANSWER_TURNS` = 9, 1.8 s, longer than the training recipe's mid-turn pauses), the
+model responds (`info["answered_silence"]`). It catches
 turn ends the transformer lets pass. Not within 10 s of an instruction, nor while a silent
 delegation's result may still arrive. `answer_silence_turns=0` turns it off: see the model card
 for what it gained and cost.
@@ -259,6 +260,7 @@ class InteractionModelPolicy:
             action, info["kept_acknowledgement"] = Action.LISTEN, True
         speech = (Action.RESPOND, Action.BACKCHANNEL, Action.INTERJECT)
         answered = action in speech
+        backchannel = action is Action.BACKCHANNEL  # "mm-hm" leaves the turn unanswered
         if action in speech and self._spoke_last_turn:
             action = Action.LISTEN  # words started last micro-turn are already being said
         self._spoke_last_turn = action in speech
@@ -284,7 +286,7 @@ class InteractionModelPolicy:
                 self._results_at_ack = self._agent_results
             # an acknowledged delegation has answered; a silent one answers with its result
             self.unanswered.delegated(bool(text or self._acking), self._agent_results)
-        self.unanswered.acted(answered)
+        self.unanswered.acted(answered and not backchannel)
         self._acking = (self._acking or bool(text)) and action in (Action.LISTEN, Action.DELEGATE)
         return Decision(
             action=action,

@@ -59,7 +59,8 @@ class UnansweredTurn:
         return free and self.since_speech >= self.silence_turns
 
     def acted(self, spoke: bool) -> None:
-        """The model's decision this micro-turn: words it started answer the turn."""
+        """The model's decision this micro-turn: words it started (not a back-channel) answer
+        the turn."""
         self.pending &= not spoke
 
     def delegated(self, acknowledged: bool, results: int) -> None:
