@@ -47,10 +47,9 @@ Answering a silence (`model/unanswered.py`, with the reader's VAD): when the use
 but an instruction the reader read), nothing answered (a back-channel does not: "mm-hm" says
 go on), and then `answer_silence_turns` micro-turns passed in silence (default
 `SILENCE_ANSWER_TURNS` = 9, 1.8 s, longer than the training recipe's mid-turn pauses), the
-model responds (`info["answered_silence"]`). It catches
-turn ends the transformer lets pass. Not within 10 s of an instruction, nor while a silent
-delegation's result may still arrive. `answer_silence_turns=0` turns it off: see the model card
-for what it gained and cost.
+model responds (`info["answered_silence"]`). It catches turn ends the transformer lets pass.
+Not within 10 s of an instruction, nor while a silent delegation's result may still arrive.
+`answer_silence_turns=0` turns it off: see the model card for what it gained and cost.
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model

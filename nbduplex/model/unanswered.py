@@ -58,10 +58,10 @@ class UnansweredTurn:
         free = self._since_instruction >= INSTRUCTED_QUIET_TURNS  # no task of its own running
         return free and self.since_speech >= self.silence_turns
 
-    def acted(self, spoke: bool) -> None:
-        """The model's decision this micro-turn: words it started (not a back-channel) answer
-        the turn."""
-        self.pending &= not spoke
+    def acted(self, answered: bool) -> None:
+        """The model's decision this micro-turn: it started words that answer the turn (not a
+        back-channel, which says go on)."""
+        self.pending &= not answered
 
     def delegated(self, acknowledged: bool, results: int) -> None:
         """The model delegated: an acknowledgement answers the turn; otherwise the result will,
