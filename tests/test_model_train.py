@@ -303,6 +303,7 @@ def test_the_one_retrain_command_chains_every_stage_into_one_checkpoint(tmp_path
     size (`--listener-*`): the transformer, then each listener, all in one file that loads."""
     from nbduplex.cli import main
     from nbduplex.model import load_policy
+    from nbduplex.tts import available
 
     monkeypatch.setenv("HOME", str(tmp_path))  # the listeners cache rendered data under ~/.cache
     out = tmp_path / "run"
@@ -316,5 +317,8 @@ def test_the_one_retrain_command_chains_every_stage_into_one_checkpoint(tmp_path
     for key in ("reader", "turn_end", "cue"):
         assert ckpt[key]["meta"]["train"]["scenarios"] == 6, key
         assert ckpt[key]["meta"]["train"]["epochs"] == 1, key
+    if available("pico"):  # the reader's last stage (half Pico, seed 14) ran last
+        assert ckpt["reader"]["meta"]["train"]["pico_share"] == 0.5
+        assert ckpt["reader"]["meta"]["train"]["seed"] == 14
     policy = load_policy(out / "model.pt")
     assert policy.reader and policy.turn_end and policy.cue

@@ -111,7 +111,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--reader",
         action="store_true",
         help="then train the spoken-instruction reader into the checkpoint (train-reader; "
-        "then fine-tuned with a quarter Pico speech where py-nanotts runs)",
+        "then fine-tuned twice with more Pico speech where py-nanotts runs)",
     )
     p.add_argument(
         "--turn-end",
@@ -196,12 +196,13 @@ def train_main(args: argparse.Namespace | list[str] | None = None) -> Path:
         if getattr(args, name, None) is not None:
             sizes += [flag, str(getattr(args, name))]
     if getattr(args, "reader", False):
-        from nbduplex.model.reader.train_cli import PICO_FINE_TUNE, train_reader_main
+        from nbduplex.model.reader.train_cli import PICO_FINE_TUNES, train_reader_main
         from nbduplex.tts import available
 
         train_reader_main(flags + sizes, checkpoint=path)
-        if available("pico"):  # the shipped reader's second stage
-            train_reader_main(flags + PICO_FINE_TUNE + sizes, checkpoint=path)
+        if available("pico"):  # the shipped reader's later stages
+            for stage in PICO_FINE_TUNES:
+                train_reader_main(flags + stage + sizes, checkpoint=path)
     if getattr(args, "turn_end", False):
         from nbduplex.model.turn_end.train_cli import train_turn_end_main
 

@@ -3,7 +3,9 @@
 nbduplex train-reader --checkpoint runs/m1/model.pt          # 6000 scenarios, ~45 min on 2 cores
 nbduplex train-reader --checkpoint runs/m1/model.pt --scenarios 300 --epochs 2   # a smoke run
 nbduplex train-reader --checkpoint runs/m1/model.pt --fine-tune --lr 5e-4 --epochs 4 \
-    --pico-share 0.25        # then: a quarter Pico speech, from that reader (the shipped recipe)
+    --pico-share 0.25        # then: a quarter Pico speech, from that reader
+nbduplex train-reader --checkpoint runs/m1/model.pt --fine-tune --lr 3e-4 --epochs 4 \
+    --seed 14 --pico-share 0.5   # then: half Pico speech (the shipped recipe's last stage)
 
 It then scores the reader on unseen seeds of the training voices, on the held-out espeak voices,
 on flite and on the festival development set (when installed), prints the table and stores it
@@ -19,8 +21,12 @@ from nbduplex.model.reader.reader import DEFAULT_THRESHOLD
 from nbduplex.model.reader.store import load_reader, save_reader
 from nbduplex.model.window_classifier_cli import ClassifierCommand, run
 
-# the shipped reader's second stage (session 10): warm start, a quarter of the speech Pico's
-PICO_FINE_TUNE = ["--fine-tune", "--lr", "5e-4", "--epochs", "4", "--pico-share", "0.25"]
+# the shipped reader's later stages, each a warm start from the one before: a quarter of the
+# speech Pico's (session 10), then half of it, new seeds, a gentler rate (session 15)
+PICO_FINE_TUNES = (
+    ["--fine-tune", "--lr", "5e-4", "--epochs", "4", "--pico-share", "0.25"],
+    ["--fine-tune", "--lr", "3e-4", "--epochs", "4", "--seed", "14", "--pico-share", "0.5"],
+)
 
 # (synthesiser, voices, narrowband share, first seed) of the evaluation sets
 EVAL_SETS = {
