@@ -448,3 +448,29 @@ def test_words_fit_the_action():
     assert len(policy._words(logits, Action.RESPOND).split()) >= 4
     assert len(policy._words(logits, Action.BACKCHANNEL).split()) <= 2
     assert policy._words(logits, Action.INTERJECT) == "done"
+
+
+def test_the_trace_shades_user_speech_from_the_model_vad_not_the_noisy_input_level():
+    """In loud pink noise (5 dB SNR) the input level never drops below the timeline's fixed
+    -45 dBFS, so every micro-turn would look like user speech; the policy's
+    `info["user_speech"]` (the shipped reader's VAD) follows the labelled speech instead."""
+    from nbduplex.session import Session
+    from nbduplex.trace import tables
+
+    sc = generate_scenario("turn_taking", 3, snr_db=5.0)
+    assert sc.labels.noise["type"] == "pink"
+    model = _tiny_model()
+    model.reader = load_model().reader
+    trace = Session(sc.source(), InteractionModelPolicy(model), realtime=False).run()
+    rows = list(trace.rows)
+    assert all(isinstance(r["info"]["user_speech"], bool) for r in rows)
+
+    def shaded(spans) -> np.ndarray:
+        t = np.array([r["t"] + 0.1 for r in rows])  # micro-turn centres
+        return np.any([(t >= a) & (t < b) for a, b in spans], axis=0)
+
+    truth = shaded([(s.start, s.end) for s in sc.labels.user_speech_spans()])
+    by_vad = shaded(trace.user_speech_spans())
+    by_level = shaded(tables.runs(rows, [r["level_db"] >= -45.0 for r in rows]))
+    assert by_level.all()  # the fixed level says "speech" throughout
+    assert (by_vad == truth).mean() >= 0.85 and not by_vad.all()

@@ -50,6 +50,8 @@ go on), and then `answer_silence_turns` micro-turns passed in silence (default
 model responds (`info["answered_silence"]`). It catches turn ends the transformer lets pass.
 Not within 10 s of an instruction, nor while a silent delegation's result may still arrive.
 `answer_silence_turns=0` turns it off: see the model card for what it gained and cost.
+Each decision's `info["user_speech"]` says whether that VAD heard the user in the micro-turn
+(the timeline shades those micro-turns as user speech, rather than a fixed input level).
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model
@@ -237,6 +239,8 @@ class InteractionModelPolicy:
         if action is Action.YIELD and not turn.model_speaking:
             action = Action.LISTEN
         info: dict = {"heard_instruction": heard.typed} if heard is not None else {}
+        if self.reader is not None:  # what its VAD heard: the timeline's user-speech shading
+            info["user_speech"] = speaks
         if acking and action is Action.LISTEN and self._user_speaks():
             action, info["acknowledgement_cut"] = Action.YIELD, True  # the user speaks over it
         if self.turn_end is not None:
