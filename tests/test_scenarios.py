@@ -136,6 +136,25 @@ def test_timespeak_cuespeak_counting_delegation_ground_truth():
     assert str(eval(d.task.replace("/", "//"))) == d.answer  # noqa: S307 (our own arithmetic)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 5, 9])  # plus, minus, times, divided by
+def test_the_simulated_agent_answers_in_the_real_agents_words(seed):
+    """The delegation scenario's agent result is what the built-in agent answers for the
+    spoken question (so the eval counts the answer the product would say)."""
+    from nbduplex.agent import BackgroundAgent
+
+    sc = generate_scenario("delegation", seed, **CLEAN)
+    said = [e.text for _, e in sc.text_events if e.role == "agent"]
+    expected = [e.text for e in sc.labels.expected if e.cause == "agent_result"]
+    agent = BackgroundAgent()
+    try:
+        agent.submit(sc.labels.delegations[0].question, at=0.0)
+        assert agent.wait(5.0)
+        real = [e.text for e in agent.drain_results()]
+    finally:
+        agent.detach()
+    assert said == expected == real, (said, expected, real)
+
+
 def test_visual_event_appears_in_frames_at_its_time():
     sc = generate_scenario("visual_event", 6, **CLEAN)
     ev = sc.labels.visual_events[0]

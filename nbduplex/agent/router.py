@@ -259,6 +259,13 @@ def format_answer(call: ToolCall, result: ToolResult) -> Answer:
     return Answer(value)
 
 
+def calculator_answer(expression: str) -> str:
+    """What the router answers for a calculator task ("210 / 5" -> "210 / 5 = 42"); the
+    scenarios' simulated agent says the same."""
+    call = ToolCall("calculator", {"expression": expression})
+    return format_answer(call, ToolResult(call.name, call.args, value=calculator(expression))).text
+
+
 class RuleRouter:
     """Routes a task to one tool by the rules of `plan`; no LLM involved."""
 

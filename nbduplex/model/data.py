@@ -33,7 +33,8 @@ from nbduplex.model.config import ModelConfig
 from nbduplex.model.examples import IGNORE, scenario_example
 from nbduplex.model.inputs import TurnInputs
 
-DATA_VERSION = 5  # bump when the example format or the labelling rule changes
+DATA_VERSION = 6  # bump when the example format, the labelling rule or the scenarios change
+# (6: the simulated agent answers in the router's words, "210 / 5 = 42", not "42")
 
 
 def default_cache_dir() -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from nbduplex.agent.router import calculator_answer
 from nbduplex.scenarios import text
 from nbduplex.scenarios.builder import Builder
 from nbduplex.scenarios.commands import Command
@@ -171,15 +172,17 @@ def counting(b: Builder) -> None:
 
 def delegation(b: Builder) -> None:
     """A question that needs a tool ('what is 17 times 23'); the model delegates at the turn
-    end and says the answer when the agent's result arrives (simulated as an agent event)."""
+    end and says the answer when the agent's result arrives (simulated as an agent event, in
+    the words the built-in router answers with: '17 * 23 = 391')."""
     question, task, answer = text.arithmetic(b.rng)
     lead = text.cap(text.clause(b.rng)) + ". " if b.rng.random() < 0.4 else ""
     turn = b.user_turn(0, final=lead + question, reply=False)
     b.labels.delegations.append(Delegation(turn.end, question, task, answer))
     b.expect(turn.end, "delegate", task, "delegation")
     if b.cfg.simulate_agent:
-        t = b.type_text(answer, at=turn.end + float(b.rng.uniform(0.6, 2.0)), role="agent")
-        b.expect(t, "respond", answer, "agent_result")
+        said = calculator_answer(task)
+        t = b.type_text(said, at=turn.end + float(b.rng.uniform(0.6, 2.0)), role="agent")
+        b.expect(t, "respond", said, "agent_result")
         b.wait(t - b.t + float(b.rng.uniform(1.5, 2.5)))
     else:
         b.wait(float(b.rng.uniform(2.0, 3.5)))
