@@ -275,6 +275,31 @@ def test_a_silent_delegation_that_brings_no_result_is_answered_after_the_silence
     assert answers(result_at=len(spoken) + 5) == []  # the result came: nothing said for it
 
 
+def test_an_agent_result_that_arrives_as_the_silence_answer_is_due_is_left_to_the_model():
+    """The transformer says an agent's result; a generic silence answer in the same micro-turn
+    would run over it (this model only listens, so the silence answer follows a turn later)."""
+    from nbduplex.microturn import split_chunks
+    from nbduplex.tts import synthesize
+
+    speech = synthesize("I spent the whole morning in the garden with my sister").audio
+    chunks = list(split_chunks(np.pad(speech, (0, -len(speech) % 3200))))
+    chunks += [np.zeros(3200, np.int16)] * 15
+    listen = _always("listen")
+    listen.reader = load_model().reader
+
+    def answers(result_at: int | None = None) -> list[int]:
+        pol = InteractionModelPolicy(listen, hold_in_pauses=False)
+        out = []
+        for k, chunk in enumerate(chunks):
+            text = (TextEvent("agent", "210 / 5 = 42"),) if k == result_at else ()
+            if pol.step(MicroTurn(k, chunk, text=text)).info.get("answered_silence"):
+                out.append(k)
+        return out
+
+    (k,) = answers()
+    assert answers(result_at=k) == [k + 1]
+
+
 def test_a_back_channel_at_the_turn_end_leaves_the_turn_unanswered():
     """A back-channel says "go on"; it does not answer: when the user has stopped and the
     transformer only back-channelled, the silence answer still follows; an answer does not."""
@@ -283,6 +308,9 @@ def test_a_back_channel_at_the_turn_end_leaves_the_turn_unanswered():
     from nbduplex.tts import synthesize
 
     speech = synthesize("I spent the whole morning in the garden with my sister").audio
+    # a second of a quiet room first, as before anyone speaks (it sets the noise floor)
+    room = np.random.default_rng(0).normal(0, 30, 5 * 3200).astype(np.int16)
+    speech = np.concatenate([room, speech])
     spoken = list(split_chunks(np.pad(speech, (0, -len(speech) % 3200))))
     chunks = spoken + [np.zeros(3200, np.int16)] * 15
     listen = _always("listen")
@@ -474,3 +502,39 @@ def test_the_trace_shades_user_speech_from_the_model_vad_not_the_noisy_input_lev
     by_level = shaded(tables.runs(rows, [r["level_db"] >= -45.0 for r in rows]))
     assert by_level.all()  # the fixed level says "speech" throughout
     assert (by_vad == truth).mean() >= 0.85 and not by_vad.all()
+
+
+def test_in_babble_the_turn_end_is_answered_after_the_silence():
+    """Babble is speech, so the reader's VAD hears "the user" all the time and never the
+    silence after the turn end; the noise floor tells the user's voice (15 dB above it here)
+    from the background, and the silence answer comes."""
+    from nbduplex.microturn import float_to_int16, split_chunks
+    from nbduplex.model.unanswered import SILENCE_ANSWER_TURNS
+    from nbduplex.scenarios.acoustics import make_noise
+    from nbduplex.tts import synthesize
+
+    speech = synthesize("I spent the whole morning in the garden with my sister").audio
+    voice = speech.astype(np.float32) / 32768.0
+    lead, tail = 15 * 3200, 20 * 3200
+    mix = np.concatenate([np.zeros(lead), voice, np.zeros(tail + (-voice.size % 3200))])
+    level = np.sqrt(np.mean(voice[np.abs(voice) > 0.01] ** 2))
+    mix = mix + make_noise(mix.size, np.random.default_rng(0), "babble") * level / 10 ** (15 / 20)
+    chunks = split_chunks(float_to_int16(mix))
+    done = (lead + voice.size) // 3200 + 1  # the first micro-turn after the last word
+    listen = _always("listen")
+    listen.reader = load_model().reader
+
+    def silence_answers(noise_floor: bool) -> tuple[list[int], float]:
+        pol = InteractionModelPolicy(listen, hold_in_pauses=False, noise_floor=noise_floor)
+        out, heard = [], []
+        for k, chunk in enumerate(chunks):
+            d = pol.step(MicroTurn(k, chunk))
+            heard.append(pol._user_speaks(0.5, 1))
+            if d.info.get("answered_silence"):
+                out.append(k)
+        return out, float(np.mean(heard[done:]))
+
+    answered, vad_after = silence_answers(noise_floor=False)
+    assert answered == [] and vad_after > 0.9  # the VAD hears the babble as speech
+    (k,), _ = silence_answers(noise_floor=True)  # once, and not in the babble before the turn
+    assert done + SILENCE_ANSWER_TURNS - 1 <= k <= done + SILENCE_ANSWER_TURNS + 3

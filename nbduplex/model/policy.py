@@ -48,10 +48,14 @@ but an instruction the reader read), nothing answered (a back-channel does not: 
 go on), and then `answer_silence_turns` micro-turns passed in silence (default
 `SILENCE_ANSWER_TURNS` = 9, 1.8 s, longer than the training recipe's mid-turn pauses), the
 model responds (`info["answered_silence"]`). It catches turn ends the transformer lets pass.
-Not within 10 s of an instruction, nor while a silent delegation's result may still arrive.
+Not within 10 s of an instruction, nor while a silent delegation's result may still arrive,
+nor in the micro-turn an agent result arrives (the transformer says it).
 `answer_silence_turns=0` turns it off: see the model card for what it gained and cost.
 Each decision's `info["user_speech"]` says whether that VAD heard the user in the micro-turn
 (the timeline shades those micro-turns as user speech, rather than a fixed input level).
+Babble is speech too, so "the user speaks" also needs the micro-turn's level above a running
+noise floor (`model/noise_floor.py`; `noise_floor=False`: the VAD alone, which in babble never
+hears the silence after a turn end).
 
 Cue words: when the checkpoint has a cue spotter (model/cue/) and `spot_cues` is on, an
 instruction "say X when I say Y" (typed, or heard by the reader) arms it, and the model
@@ -76,13 +80,14 @@ import math
 import torch
 
 from nbduplex.decision import Action, Decision
-from nbduplex.microturn import MicroTurn, TextEvent
+from nbduplex.microturn import MicroTurn, TextEvent, rms_dbfs
 from nbduplex.model.attribution import attention_attribution
 from nbduplex.model.byte_decoder import SPEECH_ACTIONS
 from nbduplex.model.cue.listener import CueListener
 from nbduplex.model.cue.spotter import CueSpotter
 from nbduplex.model.featurize import Featurizer
 from nbduplex.model.model import InteractionModel
+from nbduplex.model.noise_floor import NoiseFloor
 from nbduplex.model.reader.reader import InstructionReader
 from nbduplex.model.turn_end.detector import TurnEndDetector
 from nbduplex.model.unanswered import SILENCE_ANSWER_TURNS, UnansweredTurn
@@ -122,6 +127,7 @@ class InteractionModelPolicy:
         spot_cues: bool = True,
         acknowledgement: str = ACKNOWLEDGEMENT,
         answer_silence_turns: int = SILENCE_ANSWER_TURNS,
+        noise_floor: bool = True,
     ) -> None:
         self.model = model.eval()
         device = next(model.parameters()).device
@@ -157,6 +163,7 @@ class InteractionModelPolicy:
         found = getattr(model, "cue", None) if spot_cues else None
         self.cue = CueListener(CueSpotter(*found)) if found else None
         self.unanswered = UnansweredTurn(answer_silence_turns)  # 0: never answer a silence
+        self.noise_floor = NoiseFloor() if noise_floor else None  # the VAD's babble guard
         self.acknowledgement = acknowledgement  # said when delegating ("": nothing)
         self._stream = None
         self.reset()
@@ -173,6 +180,8 @@ class InteractionModelPolicy:
         if self.cue is not None:
             self.cue.reset()
         self.unanswered.reset()
+        if self.noise_floor is not None:
+            self.noise_floor.reset()
         self._instructed = False  # an instruction was given (typed or read) in this session
         self._stream = self.model.streaming(1)
         self._stream.__enter__()
@@ -220,7 +229,8 @@ class InteractionModelPolicy:
         instructed = any(e.role == "user" and e.text and parse(e.text) for e in turn.text)
         self._instructed |= instructed
         if self.reader is not None:
-            speaks = self._user_speaks(0.5, 1)
+            loud = self.noise_floor is None or self.noise_floor.push(rms_dbfs(turn.audio))
+            speaks = self._user_speaks(0.5, 1) and loud
             read = heard is not None
             self.unanswered.hear(speaks, turn.model_speaking, read, instructed, self._agent_results)
         if self.cue is not None:
@@ -255,7 +265,9 @@ class InteractionModelPolicy:
                 self._pending = (action, self.pending_turns)  # answered after the word
             action = Action.INTERJECT
         if action is Action.LISTEN and self.reader is not None:
-            busy = bool(turn.model_speaking or self._acking or self._pending)
+            # an agent result that arrives now is the transformer's to say, not a generic answer
+            result_now = any(e.role == "agent" and e.text for e in turn.text)
+            busy = bool(turn.model_speaking or self._acking or self._pending or result_now)
             if self.unanswered.answer(busy):
                 action, info["answered_silence"] = Action.RESPOND, True
         waiting = acking and self._agent_results == self._results_at_ack  # no result yet
