@@ -215,6 +215,7 @@ class InteractionModelPolicy:
         if self._stream is None:
             self.reset()
         self.model.cache = self._cache
+        results_before = self._agent_results
         for e in turn.text:
             if e.role == "agent" and e.text:
                 self._last_agent_text = e.text
@@ -266,7 +267,7 @@ class InteractionModelPolicy:
             action = Action.INTERJECT
         if action is Action.LISTEN and self.reader is not None:
             # an agent result that arrives now is the transformer's to say, not a generic answer
-            result_now = any(e.role == "agent" and e.text for e in turn.text)
+            result_now = self._agent_results > results_before
             busy = bool(turn.model_speaking or self._acking or self._pending or result_now)
             if self.unanswered.answer(busy):
                 action, info["answered_silence"] = Action.RESPOND, True
